@@ -1,0 +1,12 @@
+"""Subcommands of ``vbg-engine``: each module has ``add_arguments(parser)`` and ``run(args)``.
+
+Command modules import their heavy dependencies (Faust, chDB) inside ``run`` so that ``--help``
+and argument errors stay fast.
+"""
+
+from __future__ import annotations
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "localstack": ("engine.commands.localstack", "run the embedded Tansu/Redis/chDB stack"),
+}
