@@ -79,6 +79,10 @@ class Settings:
     def kafka_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
 
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.redacted().items())
+        return f"Settings({fields})"
+
     def redacted(self) -> dict[str, object]:
         """Settings safe to log: credentials and tokens never leave this object."""
         return {

@@ -55,8 +55,16 @@ def test_unknown_component_is_a_clear_error(tmp_path: Path) -> None:
 def _start_supervisor(tmp_path: Path) -> tuple[subprocess.Popen, dict]:
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "localstack", "--workdir", str(tmp_path),
-         "--state-file", str(state)],
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "localstack",
+            "--workdir",
+            str(tmp_path),
+            "--state-file",
+            str(state),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

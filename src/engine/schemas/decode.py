@@ -51,7 +51,9 @@ def decode_event(
     if raw is None:
         return reject("not_json", "empty message (null value)")
     if len(raw) > max_bytes:
-        return reject("oversized", f"message of {len(raw)} bytes exceeds the {max_bytes}-byte limit")
+        return reject(
+            "oversized", f"message of {len(raw)} bytes exceeds the {max_bytes}-byte limit"
+        )
     try:
         return decoder.decode(raw)
     except msgspec.ValidationError as exc:
@@ -61,5 +63,7 @@ def decode_event(
         if utf8:
             return reject("not_utf8", utf8)
         return reject("not_json", f"invalid JSON: {exc}")
-    except UnicodeDecodeError as exc:
-        return reject("not_utf8", f"not valid UTF-8: {exc.reason} at byte {exc.start}")
+    except UnicodeDecodeError as exc:  # msgspec reports the offset within the string
+        return reject("not_utf8", _utf8_reason(raw) or f"not valid UTF-8: {exc.reason}")
+    except RecursionError:
+        return reject("not_json", "JSON nesting is too deep")

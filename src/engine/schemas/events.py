@@ -47,7 +47,9 @@ class CdnLog(BaseEvent, kw_only=True):
         try:
             ipaddress.ip_address(self.client_ip)
         except ValueError:
-            raise ValueError(f"client_ip {self.client_ip!r} is not an IPv4 or IPv6 address") from None
+            raise ValueError(
+                f"client_ip {self.client_ip!r} is not an IPv4 or IPv6 address"
+            ) from None
         self.country = self.country.upper()
 
 
