@@ -9,4 +9,8 @@ from __future__ import annotations
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "localstack": ("engine.commands.localstack", "run the embedded Tansu/Redis/chDB stack"),
+    "migrate": ("engine.commands.migrate", "apply the ClickHouse schema (idempotent)"),
+    "replay": ("engine.commands.replay", "run the detection core over an events file"),
+    "evaluate": ("engine.commands.evaluate", "score decisions against simulator labels"),
+    "simulate": ("engine.commands.simulate", "generate labelled viewer and viewbot traffic"),
 }

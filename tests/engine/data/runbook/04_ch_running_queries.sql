@@ -1,0 +1,1 @@
+SELECT query, elapsed FROM system.processes

@@ -1,0 +1,1 @@
+ALTER TABLE viewbot.raw_cdn_log DROP PARTITION '20241201'

@@ -1,0 +1,1 @@
+SELECT sum(total_bytes) FROM system.tables WHERE database = 'viewbot'

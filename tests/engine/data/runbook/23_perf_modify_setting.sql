@@ -1,0 +1,3 @@
+ALTER TABLE viewbot.decisions 
+MODIFY SETTING index_granularity = 8192,
+                max_part_size = 1073741824;

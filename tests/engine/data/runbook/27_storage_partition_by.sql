@@ -1,0 +1,2 @@
+ALTER TABLE viewbot.decisions 
+MODIFY PARTITION BY toYYYYMM(ts);

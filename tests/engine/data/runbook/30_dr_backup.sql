@@ -1,0 +1,2 @@
+BACKUP TABLE viewbot.decisions, viewbot.raw_cdn_log 
+    TO Disk('backup', '$BACKUP_DIR/clickhouse/')

@@ -1,0 +1,1 @@
+RESTORE ALL FROM Disk('backup', '/backup/')
