@@ -7,6 +7,7 @@ extra pass over the message. Unknown fields are ignored by default.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Annotated, ClassVar, Literal
 
 import msgspec
@@ -44,13 +45,19 @@ class CdnLog(BaseEvent, kw_only=True):
     tls_fingerprint: Text = ""
 
     def __post_init__(self) -> None:
-        try:
-            ipaddress.ip_address(self.client_ip)
-        except ValueError:
-            raise ValueError(
-                f"client_ip {self.client_ip!r} is not an IPv4 or IPv6 address"
-            ) from None
+        if not _is_ip(self.client_ip):
+            raise ValueError(f"client_ip {self.client_ip!r} is not an IPv4 or IPv6 address")
         self.country = self.country.upper()
+
+
+@lru_cache(maxsize=65536)
+def _is_ip(text: str) -> bool:
+    """Cached: a session sends many requests from one address, and parsing one is slow."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class PlayerEvent(BaseEvent, kw_only=True):

@@ -1,0 +1,242 @@
+"""Per-channel context: who else is watching, from where, when they arrived, on which timer.
+
+The channel keeps counts, not member lists, so its size follows the number of distinct active
+keys, not the audience or the event count:
+
+- concurrency per key (all sessions, an address, a /24, the distinct addresses of a /24, an
+  ASN, a heartbeat phase), counted per event-time minute: each active session adds itself once
+  a minute, so a count reads "sessions active in that minute";
+- joins per 10 s bucket, for synchronized arrival waves;
+- votes for the segment duration.
+
+Sessions copy what they read from here into maxima of their own, so a late or reordered event
+from another topic moves a count a little, never a session's history.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.detect.netaddr import canonical_ip, subnet_of
+from engine.detect.state import ChannelState, SessionState
+
+DEFAULT_SEGMENT_S = 2.0  # DESIGN §3: target duration unless a deployment says otherwise
+JOIN_BUCKET_S = 10.0
+JOIN_KEEP_BUCKETS = 40
+BURST_BASELINE_BUCKETS = 30
+BURST_TRIM = 6  # the busiest buckets of the baseline are left out (earlier waves)
+MIN_SEGDUR_VOTES = 2
+VOTE_AFTER_STEPS = 12
+GRID_FINE_S = 0.1  # heartbeat phase bins: three fine bins = a 0.3 s window ...
+GRID_COARSE_S = 2.0  # ... compared with three coarse bins = a 6 s window
+LOCKSTEP_SURPRISE = 4.0
+ALL = "*"
+_FINE_SHARE = GRID_FINE_S / (GRID_COARSE_S - GRID_FINE_S)
+
+
+def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> None:
+    """Account one event of ``s`` in its channel."""
+    if ts > c.last_ts:
+        c.last_ts = ts
+    elif ts < c.first_ts:
+        c.first_ts = ts
+    minute = int(ts // 60.0)
+    if minute > c.minute:
+        _rotate(c, minute)
+    if new_session:
+        bucket = int(ts // JOIN_BUCKET_S)
+        s.join_bucket = bucket
+        c.joins[bucket] = c.joins.get(bucket, 0) + 1
+    if minute > s.refresh_minute:
+        s.refresh_minute = minute
+        _grid_keys(s)
+        counts = _bucket_for(c, minute)
+        if counts is not None:
+            _add(counts, ALL)
+            if s.reg_ip:
+                _add_network(counts, s)
+            if s.grid_fine:
+                _add(counts, s.grid_fine)
+                _add(counts, s.grid_coarse)
+
+
+def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> None:
+    """Attach the session's first network to the channel's concurrency counts."""
+    ip = canonical_ip(ip)
+    s.reg_ip = f"i:{ip}"
+    s.reg_subnet = f"s:{subnet_of(ip)}"
+    s.reg_asn = asn
+    counts = _bucket_for(c, s.refresh_minute)
+    if counts is not None:
+        _add_network(counts, s)
+
+
+def _add_network(counts: dict[str, int], s: SessionState) -> None:
+    if not counts.get(s.reg_ip):
+        _add(counts, "d" + s.reg_subnet)  # a new address of this /24 in this minute
+    _add(counts, s.reg_ip)
+    _add(counts, s.reg_subnet)
+    _add(counts, f"a:{s.reg_asn}")
+
+
+def register_grid(c: ChannelState, s: SessionState, ts: float) -> None:
+    """Once a session's heartbeat timer is known, count its phase at once (not next minute)."""
+    _grid_keys(s)
+    if s.grid_fine:
+        counts = _bucket_for(c, int(ts // 60.0))
+        if counts is not None:
+            _add(counts, s.grid_fine)
+            _add(counts, s.grid_coarse)
+
+
+def _grid_keys(s: SessionState) -> None:
+    """The phase of a regular heartbeat timer, as keys sessions on one timer share."""
+    if s.hb_gap_n < 2 or s.hb_gap_mean < 2.0:
+        s.grid_fine = s.grid_coarse = ""
+        return
+    if math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)) > 0.02 * s.hb_gap_mean:
+        s.grid_fine = s.grid_coarse = ""
+        return
+    period = round(s.hb_gap_mean * 2.0) / 2.0
+    phase = s.hb_last_ts % period
+    offset = phase % 1.0
+    if s.hidden_s > 0.5 * s.play_s or offset < 0.05 or offset > 0.95:
+        # Browsers align the timers of hidden tabs to whole seconds (and minutes), so those
+        # share a grid by design: not a controller's grid.
+        s.grid_fine = s.grid_coarse = ""
+        return
+    s.grid_fine = f"hf:{period}:{int(phase / GRID_FINE_S)}"
+    s.grid_coarse = f"hc:{period}:{int(phase / GRID_COARSE_S)}"
+
+
+def _rotate(c: ChannelState, minute: int) -> None:
+    if minute == c.minute + 1:
+        c.conc_prev = c.conc_cur
+    else:
+        c.conc_prev = {}
+    c.conc_cur = {}
+    c.minute = minute
+    oldest = int(minute * 60.0 // JOIN_BUCKET_S) - JOIN_KEEP_BUCKETS
+    stale = [b for b in c.joins if b < oldest]
+    for b in stale:
+        del c.joins[b]
+
+
+def _bucket_for(c: ChannelState, minute: int) -> dict[str, int] | None:
+    if minute == c.minute:
+        return c.conc_cur
+    if minute == c.minute - 1:
+        return c.conc_prev
+    return None
+
+
+def _add(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def concurrent(c: ChannelState, key: str) -> int:
+    """Sessions with ``key`` active in the current or the last complete minute."""
+    cur = c.conc_cur.get(key, 0)
+    prev = c.conc_prev.get(key, 0)
+    return cur if cur > prev else prev
+
+
+def _neighbourhood(c: ChannelState, key: str) -> int:
+    """Count of ``prefix:period:bin`` plus its two neighbouring bins."""
+    head, _, index = key.rpartition(":")
+    i = int(index)
+    return concurrent(c, f"{head}:{i - 1}") + concurrent(c, key) + concurrent(c, f"{head}:{i + 1}")
+
+
+def observe_context(c: ChannelState, s: SessionState) -> None:
+    """Refresh the session's view of its channel (kept as maxima, so it only converges)."""
+    total = concurrent(c, ALL)
+    if total > s.channel_sessions:
+        s.channel_sessions = total
+    if s.reg_ip:
+        peers = concurrent(c, s.reg_ip) - 1
+        if peers > s.peers_ip:
+            s.peers_ip = peers
+        peers = concurrent(c, s.reg_subnet) - 1
+        if peers > s.peers_subnet:
+            s.peers_subnet = peers
+        peers = concurrent(c, "d" + s.reg_subnet) - 1
+        if peers > s.subnet_addresses:
+            s.subnet_addresses = peers
+        peers = concurrent(c, f"a:{s.reg_asn}") - 1
+        if peers > s.peers_asn:
+            s.peers_asn = peers
+    if s.grid_fine:
+        fine = _neighbourhood(c, s.grid_fine)
+        if fine > 1:
+            # Poisson surprise of the sessions within 0.15 s of this phase, against the density
+            # of phases in the 6 s around it: a raid's timers spread over seconds, one
+            # controller's timers do not.
+            around = max(_neighbourhood(c, s.grid_coarse) - fine, 0)
+            expected = around * _FINE_SHARE
+            surprise = (fine - 1 - expected) / math.sqrt(expected + 1.0)
+            if surprise > s.lockstep_surprise:
+                s.lockstep_surprise = surprise
+                s.lockstep_peers = fine - 1
+            if surprise >= LOCKSTEP_SURPRISE and fine >= 5 and s.lockstep_minute != c.minute:
+                s.lockstep_minute = c.minute
+                s.lockstep_minutes += 1
+    if s.join_bucket >= 0 and s.last_ts - s.first_ts <= 120.0:
+        burst = join_burst(c, s.join_bucket)
+        if burst > s.join_burst:
+            s.join_burst = burst
+
+
+def join_burst(c: ChannelState, bucket: int) -> float:
+    """How many standard deviations the joins in the 30 s around ``bucket`` sit above what the
+    channel's usual join rate predicts (Poisson). The usual rate is a trimmed mean of the 5
+    minutes before, so an earlier wave does not hide the next one. 0 without that history: when
+    a stream (or a replay, or a worker) starts, everyone already watching "joins" at once.
+    """
+    if c.first_ts > (bucket - 1 - BURST_BASELINE_BUCKETS) * JOIN_BUCKET_S:
+        return 0.0
+    joins = c.joins
+    window = joins.get(bucket - 1, 0) + joins.get(bucket, 0) + joins.get(bucket + 1, 0)
+    if window < 4:
+        return 0.0
+    history = sorted(
+        joins.get(b, 0) for b in range(bucket - 1 - BURST_BASELINE_BUCKETS, bucket - 1)
+    )
+    kept = history[: len(history) - BURST_TRIM]
+    expected = 3.0 * sum(kept) / len(kept)
+    return (window - expected) / math.sqrt(expected + 1.0)
+
+
+def vote_segment_duration(c: ChannelState, s: SessionState) -> None:
+    """Once per session that kept a fetch rhythm for a dozen segments, vote for its pace.
+
+    The pace (fetching time per forward step of the segment number) of a player is the
+    segment duration; the channel takes the most common vote, so a minority of odd clients
+    cannot move it.
+    """
+    if s.segdur_voted or s.seg_steps < VOTE_AFTER_STEPS:
+        return
+    s.segdur_voted = True
+    estimate = s.seg_paced_s / s.seg_steps
+    if 0.5 <= estimate <= 12.0:
+        key = round(estimate * 2.0)
+        c.segdur_votes[key] = c.segdur_votes.get(key, 0) + 1
+
+
+def segment_seconds(c: ChannelState | None) -> tuple[float, bool]:
+    """The channel's segment duration and whether its sessions agreed on it yet.
+
+    Until they have, the DESIGN default (2 s) is only a guess, and rules that depend on it
+    stay quiet: a deployment with 6 s segments must not look like a channel of slow clients.
+    """
+    if c is None or not c.segdur_votes:
+        return DEFAULT_SEGMENT_S, False
+    best_key, best = 0, 0
+    total = 0
+    for key, votes in c.segdur_votes.items():
+        total += votes
+        if votes > best or (votes == best and key < best_key):
+            best_key, best = key, votes
+    if total < MIN_SEGDUR_VOTES:
+        return DEFAULT_SEGMENT_S, False
+    return best_key / 2.0, True

@@ -1,0 +1,21 @@
+"""The evidence rules, one module per concern. Each ``collect(s, f, add)`` reads a session's
+aggregates (and the :class:`Facts` computed so far), and calls ``add((z, reason_code))`` for
+every piece of evidence it finds. :mod:`engine.detect.scoring` combines them.
+
+Order matters only through ``Facts``: ``media`` fills the media figures, ``player`` the timer
+figures that ``context`` uses.
+"""
+
+from engine.detect.signals import challenge, client, context, media, network, player
+from engine.detect.signals.base import Facts
+
+COLLECTORS = (
+    client.collect,
+    media.collect,
+    network.collect,
+    player.collect,
+    context.collect,
+    challenge.collect,
+)
+
+__all__ = ["COLLECTORS", "Facts"]

@@ -1,0 +1,53 @@
+"""Channel context: crowds from one network, synchronized arrivals, timers on one grid.
+
+All of it describes *where* and *when* a session is, which real people share in offices,
+carrier NAT, VPN exits and raids; so most of it is context, and the strong forms need the
+crowd to be a real share of the channel's audience or the timers to be machine-precise.
+"""
+
+from __future__ import annotations
+
+from engine.detect.signals.base import Add, Facts
+from engine.detect.state import SessionState
+
+
+def collect(s: SessionState, f: Facts, add: Add) -> None:
+    audience = max(s.channel_sessions, 1)
+    f.hosting = s.cdn_n > 0 and s.hosting_n >= 0.5 * s.cdn_n
+    if f.hosting:
+        add((0.25, "hosting_network"))
+        # Several "viewers" of one channel on one rented address; strong when they are tens
+        # and a real share of the audience (a VPN exit spreads over many channels).
+        if s.peers_ip >= 10 and s.peers_ip >= 0.05 * audience:
+            add((0.9, "hosting_ip_crowd"))
+        elif s.peers_ip >= 5:
+            add((0.45, "hosting_ip_crowd"))
+        if s.subnet_addresses >= 20 and s.peers_subnet >= 0.10 * audience:
+            add((0.8, "hosting_subnet_crowd"))
+        elif s.peers_subnet >= 10:
+            add((0.45, "hosting_subnet_crowd"))
+    elif (s.subnet_addresses >= 8 and s.peers_subnet >= 0.10 * audience) or (
+        s.subnet_addresses >= 16 and s.peers_subnet >= 0.02 * audience
+    ):
+        # Many distinct addresses of one /24 (not one NAT) on one channel: a tenth of its
+        # audience, or sixteen addresses and a fiftieth of it. A residential /24 is a few
+        # hundred homes, so that many of them on one stream is a proxy pool (strong), unless
+        # the audience is so large that it is a national event. Carrier-grade NAT pools put
+        # many phones on a few addresses of a /24, so for mobile user agents it stays medium
+        # until 40 addresses and a fifth of the audience.
+        extreme = s.subnet_addresses >= 40 and s.peers_subnet >= 0.2 * audience
+        add((0.8 if extreme or not s.ua_mobile else 0.5, "subnet_crowd"))
+    elif s.subnet_addresses >= 5 and s.peers_subnet >= 0.10 * audience:
+        add((0.45, "subnet_crowd"))
+    if s.peers_ip >= 10 and not f.hosting:
+        add((0.15, "shared_ip_crowd"))  # office and carrier NAT: context only
+    if s.join_burst >= 4.0:
+        add((0.2, "join_burst"))  # raids and "we're live" notifications do this too
+    hb_cv = f.hb_cv
+    if s.lockstep_peers >= 4 and s.lockstep_surprise >= 4.0 and 0 <= hb_cv < 0.004:
+        # Several precise timers on one phase grid: one controller, not many people. A raid
+        # lands people together too, but their timers start seconds apart and drift, so it
+        # only counts as strong for a timer precise to a few milliseconds that sits in a large
+        # grid or has held its place in one for three minutes.
+        strong = hb_cv < 0.003 and (s.lockstep_surprise >= 8.0 or s.lockstep_minutes >= 3)
+        add((0.75 if strong else 0.5, "heartbeat_lockstep"))

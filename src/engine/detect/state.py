@@ -1,0 +1,196 @@
+"""What the core remembers: one SessionState per viewing session, one ChannelState per channel.
+
+Both are plain msgspec structs of numbers, short strings and small bounded lists, so the Faust
+runtime can keep them in tables (``encode_state`` / ``decode_*``) and replay can keep millions
+of events' worth in memory. Every field is an incremental aggregate: nothing grows with the
+number of events, only the few capped lists grow with distinct IPs/ASNs (up to ``MAX_KEYS``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+MAX_KEYS = 8  # distinct IPs / ASNs / networks / user agents remembered per session
+
+# Player state machine
+P_NONE = 0
+P_PLAYING = 1
+P_PAUSED = 2
+P_ENDED = 3
+
+
+class SessionState(msgspec.Struct, kw_only=True):
+    session_id: str
+    channel_id: str
+    first_ts: float
+    last_ts: float
+    events: int = 0
+
+    # --- CDN: requests, media delivered ---------------------------------------------------
+    cdn_n: int = 0
+    cdn_first_ts: float = -1.0
+    cdn_last_ts: float = -1.0
+    playlist_n: int = 0
+    playlist_idle_n: int = 0  # playlist polls with no segment fetched in the last 10 s
+    other_n: int = 0
+    error_n: int = 0  # HTTP status >= 400
+    seg_n: int = 0  # segment requests
+    seg_new: int = 0  # requests for a sequence number not among the last few fetched
+    seg_new_full: int = 0  # ... delivered (nearly) in full
+    seg_partial: int = 0  # requests that delivered under half of the object
+    seg_bytes: int = 0
+    seg_object_bytes: int = 0
+    seg_min_n: int = -1
+    seg_max_n: int = -1
+    seg_recent: list[int] = msgspec.field(default_factory=list)  # last distinct numbers
+    seg_recent_full: list[bool] = msgspec.field(default_factory=list)  # ... delivered in full
+    seg_last_n: int = -1
+    seg_steps: int = 0  # forward steps of the segment number (each capped at 3)
+    seg_paced_s: float = 0.0  # fetching time those steps took (pauses left out)
+    seg_first_ts: float = -1.0
+    seg_last_ts: float = -1.0
+    seg_gap_n: int = 0  # Welford over the gaps between segment requests (<= 60 s)
+    seg_gap_mean: float = 0.0
+    seg_gap_m2: float = 0.0
+    seg_active_s: float = 0.0  # sum of those gaps: time spent fetching media
+    seg_busy_s: float = 0.0  # sum of segment download durations: how busy the link was
+    segdur_voted: bool = False
+
+    # --- network and client identity ------------------------------------------------------
+    last_ip: str = ""
+    last_ip_prev: str = ""  # the address before the last change (its IP family matters)
+    ips: list[str] = msgspec.field(default_factory=list)
+    ip_count: int = 0
+    ip_switches: int = 0
+    ip_returns: int = 0  # switched back to an address used earlier in the session
+    nets: list[str] = msgspec.field(default_factory=list)  # /16s (v4) or /32s (v6)
+    last_asn: int = -1
+    last_asn_hosting: bool = False
+    asns: list[int] = msgspec.field(default_factory=list)
+    asn_switches: int = 0
+    asn_returns: int = 0
+    countries: list[str] = msgspec.field(default_factory=list)
+    last_country: str = ""
+    country_switches: int = 0  # country changes between requests of one IP family
+    hosting_n: int = 0
+    user_agents: list[str] = msgspec.field(default_factory=list)
+    ua_kind: str = ""
+    ua_engine: str = ""
+    ua_mobile: bool = False
+    client_ua: str = ""  # the last request's user agent and JA4, and what they said,
+    client_ja4: str = ""  # so the usual request (same client as before) costs two compares
+    client_bad: bool = False
+    client_mismatch: bool = False
+    ua_bad_n: int = 0  # requests from automation, script or empty user agents
+    ja4s: list[str] = msgspec.field(default_factory=list)
+    ja4_mismatch_n: int = 0
+    referer_empty_n: int = 0
+
+    # --- player telemetry -----------------------------------------------------------------
+    p_n: int = 0
+    p_first_ts: float = -1.0
+    p_last_ts: float = -1.0
+    p_state: int = P_NONE
+    p_pos: float = 0.0
+    p_visible: bool = True
+    p_muted: bool = False
+    hb_n: int = 0
+    hb_last_ts: float = -1.0
+    hb_gap_n: int = 0  # Welford over heartbeat gaps
+    hb_gap_mean: float = 0.0
+    hb_gap_m2: float = 0.0
+    play_s: float = 0.0  # player-reported time spent playing
+    play_visible_s: float = 0.0
+    play_progress_s: float = 0.0  # playhead advance while playing (seeks excluded)
+    play_progress_visible_s: float = 0.0
+    paused_s: float = 0.0
+    hidden_s: float = 0.0
+    muted_s: float = 0.0
+    starts: int = 0
+    ends: int = 0
+    pauses: int = 0
+    stalls: int = 0
+    seeks: int = 0
+    rendition_changes: int = 0
+    viewport_w: int = -1
+    viewport_h: int = -1
+
+    # --- chat and challenges ----------------------------------------------------------------
+    chat_messages: int = 0
+    chat_joins: int = 0
+    challenge_passed: int = 0
+    challenge_failed: int = 0
+    challenge_automation: int = 0  # failures the challenge itself attributed to automation
+
+    # --- channel context, as this session last saw it (maxima, so they converge) -----------
+    context_ts: float = -1e18  # event time this session last read its channel's counts
+    join_bucket: int = -1
+    refresh_minute: int = -1
+    reg_ip: str = ""
+    reg_subnet: str = ""
+    reg_asn: int = -1
+    peers_ip: int = 0
+    peers_subnet: int = 0  # other sessions in the same /24
+    subnet_addresses: int = 0  # other addresses of the same /24
+    peers_asn: int = 0
+    channel_sessions: int = 0
+    join_burst: float = 0.0  # how improbable the joins around this session's arrival were
+    grid_fine: str = ""  # heartbeat phase keys registered with the channel this minute
+    grid_coarse: str = ""
+    lockstep_peers: int = 0  # sessions heartbeating within 0.15 s of this one's phase
+    lockstep_surprise: float = 0.0  # ... against the phase density around: a timer grid
+    lockstep_minutes: int = 0  # distinct minutes this session was seen in such a grid
+    lockstep_minute: int = -1
+
+    # --- decision cadence -----------------------------------------------------------------
+    seq: int = 0  # decisions emitted so far
+    last_decision_ts: float = -1.0
+    last_action: str = ""
+    eval_ts: float = -1e18  # event time of the last scoring
+    eval_events: int = 0  # events folded in at the last scoring
+    score: float = 0.0
+    action: str = "count"
+    reasons: tuple[str, ...] = ()
+    features: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class ChannelState(msgspec.Struct, kw_only=True):
+    channel_id: str
+    first_ts: float
+    last_ts: float
+    # Concurrency by key ("*", "i:ip", "s:/24", "a:asn"), counted per event-time minute: each
+    # session adds itself once per minute it is active, so a count is "sessions active then".
+    minute: int = -1
+    conc_cur: dict[str, int] = msgspec.field(default_factory=dict)
+    conc_prev: dict[str, int] = msgspec.field(default_factory=dict)
+    # Joins per 10 s bucket of event time, for synchronized-join bursts.
+    joins: dict[int, int] = msgspec.field(default_factory=dict)
+    # Votes for the segment duration, keyed by half-seconds, from sessions that followed the
+    # live edge for a while.
+    segdur_votes: dict[int, int] = msgspec.field(default_factory=dict)
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_SESSION_DECODER = msgspec.msgpack.Decoder(SessionState)
+_CHANNEL_DECODER = msgspec.msgpack.Decoder(ChannelState)
+
+
+def encode_state(obj: SessionState | ChannelState) -> bytes:
+    """Compact msgpack for a Faust table value."""
+    return _ENCODER.encode(obj)
+
+
+def decode_session_state(raw: bytes) -> SessionState:
+    return _SESSION_DECODER.decode(raw)
+
+
+def decode_channel_state(raw: bytes) -> ChannelState:
+    return _CHANNEL_DECODER.decode(raw)
+
+
+def new_session(session_id: str, channel_id: str, ts: float) -> SessionState:
+    return SessionState(session_id=session_id, channel_id=channel_id, first_ts=ts, last_ts=ts)
+
+
+def new_channel(channel_id: str, ts: float) -> ChannelState:
+    return ChannelState(channel_id=channel_id, first_ts=ts, last_ts=ts)

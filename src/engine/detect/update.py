@@ -1,0 +1,292 @@
+"""``update(state, event)``: fold one event into its session's aggregates.
+
+Hot path: one call per event, so it only adds, compares and appends to capped lists; every
+ratio is computed later, when the session is scored. Events of one topic arrive in order for a
+session (Kafka keeps a key's order within a partition); across topics only event time counts,
+so nothing here depends on how topics interleave except the "since the last segment" counters,
+which use event time.
+"""
+
+from __future__ import annotations
+
+from engine.detect.clients import HOSTING_ASNS, classify_ua, ja4_mismatch
+from engine.detect.netaddr import canonical_ip, wide_net_of
+from engine.detect.paths import OTHER, SEGMENT, classify_path
+from engine.detect.state import MAX_KEYS, P_ENDED, P_NONE, P_PAUSED, P_PLAYING, SessionState
+from engine.schemas import CdnLog, ChallengeResult, ChatEvent, PlayerEvent
+
+MAX_GAP_S = 60.0  # a longer silence between segment fetches is a pause, not a fetch rhythm
+MAX_PLAYER_GAP_S = 120.0
+IDLE_POLL_S = 10.0
+RECENT_SEGMENTS = 6  # a playlist poll this long after the last segment is "polling without media"
+
+# UA kinds by how little they say about a person: the worst one seen labels the session.
+_BAD_KINDS = frozenset({"automation", "script", "empty"})
+_KIND_RANK = {
+    "": -1,
+    "browser": 0,
+    "app": 1,
+    "unknown": 2,
+    "empty": 3,
+    "script": 4,
+    "automation": 5,
+}
+
+
+def update_cdn(s: SessionState, e: CdnLog) -> None:
+    ts = e.ts
+    s.cdn_n += 1
+    if s.cdn_first_ts < 0 or ts < s.cdn_first_ts:
+        s.cdn_first_ts = ts
+    if ts > s.cdn_last_ts:
+        s.cdn_last_ts = ts
+    status = e.status
+    if status >= 400:
+        s.error_n += 1
+
+    kind, n = classify_path(e.path)
+    if kind == SEGMENT:
+        _segment(s, ts, n, status, e.bytes_sent, e.object_size)
+        busy = e.duration_ms
+        s.seg_busy_s += (busy if busy < 60_000 else 60_000) / 1000.0
+    elif kind == OTHER:
+        s.other_n += 1
+    else:
+        s.playlist_n += 1
+        if s.seg_last_ts < 0 or ts - s.seg_last_ts > IDLE_POLL_S:
+            s.playlist_idle_n += 1
+
+    ip = e.client_ip
+    if ip != s.last_ip:
+        _ip_change(s, ip, (":" in ip) == (":" in s.last_ip))
+    asn = e.asn
+    if asn != s.last_asn:
+        _asn_change(s, asn, e.country, (":" in ip) == (":" in s.last_ip_prev))
+        s.last_asn_hosting = asn in HOSTING_ASNS
+    if s.last_asn_hosting:
+        s.hosting_n += 1
+
+    ua = e.user_agent
+    ja4 = e.tls_fingerprint
+    if ua == s.client_ua and ja4 == s.client_ja4:  # the usual case: nothing new about the client
+        s.ua_bad_n += s.client_bad
+        s.ja4_mismatch_n += s.client_mismatch
+    else:
+        _client(s, ua, ja4)
+    if not e.referer:
+        s.referer_empty_n += 1
+
+
+def _client(s: SessionState, ua: str, ja4: str) -> None:
+    """A user agent / TLS fingerprint pair this session did not use on its last request."""
+    info = classify_ua(ua)
+    bad = info.kind in _BAD_KINDS
+    mismatch = bool(ja4) and ja4_mismatch(ja4, info.kind, info.engine)
+    s.client_ua, s.client_ja4 = ua, ja4
+    s.client_bad, s.client_mismatch = bad, mismatch
+    s.ua_bad_n += bad
+    s.ja4_mismatch_n += mismatch
+    uas = s.user_agents
+    if ua not in uas:
+        if len(uas) < MAX_KEYS:
+            uas.append(ua)
+        if _KIND_RANK[info.kind] > _KIND_RANK[s.ua_kind]:
+            s.ua_kind = info.kind
+        if not s.ua_engine:
+            s.ua_engine = info.engine
+            s.ua_mobile = info.mobile
+    if ja4 and ja4 not in s.ja4s and len(s.ja4s) < MAX_KEYS:
+        s.ja4s.append(ja4)
+
+
+def _segment(s: SessionState, ts: float, n: int, status: int, sent: int, size: int) -> None:
+    s.seg_n += 1
+    s.seg_bytes += sent
+    s.seg_object_bytes += size if size > 0 else sent
+    full = status < 400 and sent > 0 and (size <= 0 or sent >= 0.9 * size)
+    if size > 0 and sent < 0.5 * size:
+        s.seg_partial += 1
+    if n < 0:
+        s.seg_new += 1
+        s.seg_new_full += full
+    else:
+        # New content is a number not among the last few fetched: a DVR viewer going back
+        # watches new content too, a client asking for the same segments again does not.
+        recent = s.seg_recent
+        if n in recent:
+            i = recent.index(n)
+            if full and not s.seg_recent_full[i]:
+                s.seg_new_full += 1
+                s.seg_recent_full[i] = True
+        else:
+            s.seg_new += 1
+            s.seg_new_full += full
+            recent.append(n)
+            s.seg_recent_full.append(full)
+            if len(recent) > RECENT_SEGMENTS:
+                del recent[0]
+                del s.seg_recent_full[0]
+        if n > s.seg_max_n:
+            s.seg_max_n = n
+        if s.seg_min_n < 0 or n < s.seg_min_n:
+            s.seg_min_n = n
+    last_n = s.seg_last_n
+    if n >= 0:
+        s.seg_last_n = n
+    last = s.seg_last_ts
+    if last < 0:
+        s.seg_first_ts = ts
+        s.seg_last_ts = ts
+        return
+    gap = ts - last
+    if gap < 0:
+        return
+    s.seg_last_ts = ts
+    if s.seg_new > 4 and gap <= MAX_GAP_S:  # past the start-up burst, within a fetch rhythm
+        # Pace: how far the segment numbers move forward per second of fetching. Jumps back
+        # (DVR) and long silences (pauses) are left out; a jump forward counts at most 3.
+        step = n - last_n if n >= 0 and last_n >= 0 else 0
+        if step > 0:
+            s.seg_steps += step if step < 3 else 3
+        s.seg_paced_s += gap
+    if gap <= MAX_GAP_S and s.seg_new > 4:  # the start-up burst is not the fetch rhythm
+        s.seg_active_s += gap
+        k = s.seg_gap_n + 1
+        delta = gap - s.seg_gap_mean
+        mean = s.seg_gap_mean + delta / k
+        s.seg_gap_m2 += delta * (gap - mean)
+        s.seg_gap_mean = mean
+        s.seg_gap_n = k
+
+
+def _ip_change(s: SessionState, raw_ip: str, same_family: bool) -> None:
+    """Track addresses; a switch back counts only within one IP family (dual-stack clients
+    alternate between their IPv4 and IPv6 address all the time)."""
+    had = bool(s.last_ip)
+    s.last_ip_prev = s.last_ip
+    s.last_ip = raw_ip
+    ip = canonical_ip(raw_ip)
+    ips = s.ips
+    if had:
+        s.ip_switches += 1
+    if ip in ips:
+        if had and same_family:
+            s.ip_returns += 1
+        return
+    s.ip_count += 1
+    if len(ips) < MAX_KEYS:
+        ips.append(ip)
+    net = wide_net_of(ip)
+    if net not in s.nets and len(s.nets) < MAX_KEYS:
+        s.nets.append(net)
+
+
+def _asn_change(s: SessionState, asn: int, country: str, same_family: bool) -> None:
+    had = s.last_asn >= 0
+    s.last_asn = asn
+    if had:
+        s.asn_switches += 1
+    if country and country not in s.countries and len(s.countries) < MAX_KEYS:
+        s.countries.append(country)
+    if country != s.last_country:
+        if s.last_country and same_family:
+            s.country_switches += 1
+        s.last_country = country
+    if asn in s.asns:
+        if had and same_family:
+            s.asn_returns += 1
+        return
+    if len(s.asns) < MAX_KEYS:
+        s.asns.append(asn)
+
+
+def update_player(s: SessionState, e: PlayerEvent) -> None:
+    ts = e.ts
+    s.p_n += 1
+    last = s.p_last_ts
+    pos = e.position_s
+    typ = e.type
+    if last >= 0 and ts >= last:
+        dt = ts - last
+        if dt <= MAX_PLAYER_GAP_S:
+            state = s.p_state
+            if state == P_PAUSED and typ == "heartbeat" and pos - s.p_pos > 0.5 * dt > 0:
+                state = s.p_state = P_PLAYING  # the resume event went missing
+            if state == P_PLAYING:
+                dpos = pos - s.p_pos
+                if -1.0 <= dpos <= 2.0 * dt + 2.0:
+                    progress = dpos if dpos > 0 else 0.0
+                    s.play_s += dt
+                    s.play_progress_s += progress
+                    if s.p_visible:
+                        s.play_visible_s += dt
+                        s.play_progress_visible_s += progress
+                else:
+                    s.seeks += 1
+            elif state == P_PAUSED:
+                s.paused_s += dt
+            if not s.p_visible:
+                s.hidden_s += dt
+            if s.p_muted:
+                s.muted_s += dt
+    if s.p_first_ts < 0 or ts < s.p_first_ts:
+        s.p_first_ts = ts
+    if ts >= last:
+        s.p_last_ts = ts
+        s.p_pos = pos
+        s.p_visible = e.visible
+        s.p_muted = e.muted
+    s.viewport_w = e.viewport_w
+    s.viewport_h = e.viewport_h
+
+    if typ == "heartbeat":
+        s.hb_n += 1
+        hb_last = s.hb_last_ts
+        if hb_last >= 0:
+            gap = ts - hb_last
+            if 0 < gap <= 300.0:
+                k = s.hb_gap_n + 1
+                delta = gap - s.hb_gap_mean
+                mean = s.hb_gap_mean + delta / k
+                s.hb_gap_m2 += delta * (gap - mean)
+                s.hb_gap_mean = mean
+                s.hb_gap_n = k
+        if ts > hb_last:
+            s.hb_last_ts = ts
+        if s.p_state == P_NONE:
+            s.p_state = P_PLAYING
+    elif typ == "start":
+        s.starts += 1
+        s.p_state = P_PLAYING
+    elif typ == "pause":
+        s.pauses += 1
+        s.p_state = P_PAUSED
+    elif typ == "resume":
+        s.p_state = P_PLAYING
+    elif typ == "stall":
+        s.stalls += 1
+        if s.p_state == P_NONE:
+            s.p_state = P_PLAYING
+    elif typ == "rendition_change":
+        s.rendition_changes += 1
+        if s.p_state == P_NONE:
+            s.p_state = P_PLAYING
+    elif typ == "end":
+        s.ends += 1
+        s.p_state = P_ENDED
+
+
+def update_chat(s: SessionState, e: ChatEvent) -> None:
+    if e.type == "message":
+        s.chat_messages += 1
+    elif e.type == "join":
+        s.chat_joins += 1
+
+
+def update_challenge(s: SessionState, e: ChallengeResult) -> None:
+    if e.passed:
+        s.challenge_passed += 1
+    else:
+        s.challenge_failed += 1
+        if "automat" in e.error.lower() or "bot" in e.error.lower():
+            s.challenge_automation += 1

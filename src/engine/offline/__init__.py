@@ -1,0 +1,1 @@
+"""Offline tools over files: replay events through the detection core, evaluate decisions."""
