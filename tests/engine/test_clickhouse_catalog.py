@@ -479,7 +479,9 @@ def test_queries_run_read_only(ch, monkeypatch):
 
 
 async def test_run_async(ch, seed):
-    rows = await catalog.run_async(ch, "summary", {"channel_id": seed.channel("B")})
+    rows = await catalog.run_async(
+        ch, "summary", {"hours_back": 24, "channel_id": seed.channel("B")}
+    )
     assert (rows[0]["decisions"], rows[0]["blocked"]) == (1, 1)
 
 
