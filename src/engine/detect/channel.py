@@ -30,6 +30,11 @@ VOTE_AFTER_STEPS = 12
 GRID_FINE_S = 0.1  # heartbeat phase bins: three fine bins = a 0.3 s window ...
 GRID_COARSE_S = 2.0  # ... compared with three coarse bins = a 6 s window
 LOCKSTEP_SURPRISE = 4.0
+ARRIVAL_EPISODE_S = 300.0  # a longer pause between joins from one network starts a new count
+ARRIVAL_KEEP_S = 900.0
+TRICKLE_MIN_GAPS = 12
+TRICKLE_MAX_CV = 0.6
+TRICKLE_MIN_SPAN_S = 180.0
 ALL = "*"
 _FINE_SHARE = GRID_FINE_S / (GRID_COARSE_S - GRID_FINE_S)
 
@@ -69,6 +74,41 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
     counts = _bucket_for(c, s.refresh_minute)
     if counts is not None:
         _add_network(counts, s)
+    ts = s.first_ts
+    _arrival(c, s.reg_subnet, ts)
+    _arrival(c, f"a:{asn}", ts)
+
+
+def _arrival(c: ChannelState, key: str, ts: float) -> None:
+    """Welford over the gaps between joins from one network (in the order they register)."""
+    stats = c.arrivals.get(key)
+    if stats is None:
+        c.arrivals[key] = [ts, 0.0, 0.0, 0.0]
+        return
+    gap = ts - stats[0]
+    if gap < 0:
+        return  # out of order: leave the cadence alone
+    stats[0] = ts
+    if gap > ARRIVAL_EPISODE_S:
+        stats[1] = stats[2] = stats[3] = 0.0
+        return
+    k = stats[1] + 1.0
+    delta = gap - stats[2]
+    mean = stats[2] + delta / k
+    stats[3] += delta * (gap - mean)
+    stats[2] = mean
+    stats[1] = k
+
+
+def arrival_regularity(c: ChannelState, key: str) -> int:
+    """Gaps in a regular arrival cadence from ``key`` (CV under ``TRICKLE_MAX_CV``), else 0."""
+    stats = c.arrivals.get(key)
+    if stats is None or stats[1] < TRICKLE_MIN_GAPS or stats[2] <= 0:
+        return 0
+    if stats[1] * stats[2] < TRICKLE_MIN_SPAN_S:
+        return 0  # a wave arriving within a minute or two is not a trickle
+    cv = math.sqrt(stats[3] / (stats[1] - 1.0)) / stats[2]
+    return int(stats[1]) if cv < TRICKLE_MAX_CV else 0
 
 
 def _add_network(counts: dict[str, int], s: SessionState) -> None:
@@ -120,6 +160,10 @@ def _rotate(c: ChannelState, minute: int) -> None:
     stale = [b for b in c.joins if b < oldest]
     for b in stale:
         del c.joins[b]
+    horizon = minute * 60.0 - ARRIVAL_KEEP_S
+    gone = [key for key, stats in c.arrivals.items() if stats[0] < horizon]
+    for key in gone:
+        del c.arrivals[key]
 
 
 def _bucket_for(c: ChannelState, minute: int) -> dict[str, int] | None:
@@ -166,6 +210,12 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
         peers = concurrent(c, f"a:{s.reg_asn}") - 1
         if peers > s.peers_asn:
             s.peers_asn = peers
+        if s.last_ts - s.first_ts <= 600.0:
+            regular = max(
+                arrival_regularity(c, s.reg_subnet), arrival_regularity(c, f"a:{s.reg_asn}")
+            )
+            if regular > s.trickle_joins:
+                s.trickle_joins = regular
     if s.grid_fine:
         fine = _neighbourhood(c, s.grid_fine)
         if fine > 1:
@@ -217,6 +267,10 @@ def vote_segment_duration(c: ChannelState, s: SessionState) -> None:
     if s.segdur_voted or s.seg_steps < VOTE_AFTER_STEPS:
         return
     s.segdur_voted = True
+    if s.seg_unit_n < 0.8 * s.seg_fwd_n:
+        # Only a client that fetched the numbers one after another measures the duration; a
+        # sampler skipping segments would vote for a multiple of it.
+        return
     estimate = s.seg_paced_s / s.seg_steps
     if 0.5 <= estimate <= 12.0:
         key = round(estimate * 2.0)

@@ -88,6 +88,30 @@ _APP = (
 )
 
 
+# Living-room devices: they sit in homes, behind consumer ISPs, not in data centres.
+_TV = (
+    "roku",
+    "appletv",
+    "apple tv",
+    "tvos",
+    "smarttv",
+    "smart-tv",
+    "tizen",
+    "webos",
+    "web0s",
+    "playstation",
+    "xbox",
+    "nintendo",
+    "crkey",
+    "; aft",
+    "bravia",
+    "android tv",
+    "googletv",
+    "firetv",
+    "shield",
+    "hbbtv",
+)
+
 _MOBILE = ("mobile", "android", "iphone", "ipad", "ipod", "cpu os", "windows phone")
 
 
@@ -115,6 +139,13 @@ def classify_ua(ua: str) -> UaInfo:
     if text.startswith("mozilla/") or text.startswith("opera/"):
         return UaInfo("browser", engine, mobile)
     return UaInfo("unknown", engine, mobile)
+
+
+@lru_cache(maxsize=4096)
+def is_tv_device(ua: str) -> bool:
+    """True for a smart-TV, streaming-stick or console user agent."""
+    text = ua.lower()
+    return any(marker in text for marker in _TV)
 
 
 def _engine(text: str) -> str:

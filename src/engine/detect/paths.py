@@ -8,6 +8,8 @@ deliberately lenient about file names so other packagers (``chunk-12.m4s``, ``12
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 OTHER = 0
 MASTER = 1
 MEDIA_PLAYLIST = 2
@@ -45,3 +47,32 @@ def classify_path(path: str) -> tuple[int, int]:
     if start == end:
         return SEGMENT, -1
     return SEGMENT, int(name[start:end])
+
+
+@lru_cache(maxsize=4096)
+def rendition_height(name: str) -> int:
+    """The picture height a rendition name states ("1080p60" -> 1080, "720p" -> 720), or 0.
+
+    Lenient on purpose: any run of 3-4 digits followed by ``p`` counts, so both the player's
+    label and the CDN path's rendition directory give comparable numbers; names without one
+    (``audio_only``, ``chunked``, ``v3``) give 0 and are never compared.
+    """
+    text = name.lower()
+    i = text.find("p")
+    while i >= 0:
+        j = i
+        while j > 0 and text[j - 1].isdigit():
+            j -= 1
+        if 3 <= i - j <= 4:
+            return int(text[j:i])
+        i = text.find("p", i + 1)
+    return 0
+
+
+def segment_rendition(path: str) -> int:
+    """The height of the rendition directory a segment path sits in (0 if it names none)."""
+    end = path.rfind("/")
+    start = path.rfind("/", 0, end)
+    if start < 0:
+        return 0
+    return rendition_height(path[start + 1 : end])

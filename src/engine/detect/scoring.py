@@ -37,6 +37,17 @@ WEAK = frozenset(
         "no_player_telemetry",
     }
 )
+# Medium signals about *who and where* (a residential network shared with many, a TLS stack
+# rewritten by a proxy, a device in a data centre) come together innocently: a campus behind a
+# TLS-inspecting proxy shows two of them. (Crowds inside hosting networks are not on this list:
+# people do not live in data centres, and a VPN exit keeps its users' own TLS stacks.) Two medium signals suppress only when one is about behaviour.
+CONTEXT_MEDIUM = frozenset(
+    {
+        "subnet_crowd",
+        "tls_ua_mismatch",
+        "device_network_mismatch",
+    }
+)
 CONTEXT_EVERY_S = 10.0  # how often a session re-reads its channel's counts (event time)
 STRONG_Z = 0.7  # a non-weak signal this strong suppresses on its own (score 0.50)
 WEAK_CAP = 1.0  # context never adds more than this, however much of it there is
@@ -54,11 +65,12 @@ def combine(evidence: list[tuple[float, str]]) -> float:
     """Sum the evidence, letting context and single medium signals count only when corroborated.
 
     With a strong signal everything counts (context capped at ``WEAK_CAP``); with two medium
-    signals they count with capped context; otherwise the total stays under
+    signals, one of them about behaviour rather than network or client identity, they count
+    with capped context; otherwise the total stays under
     ``UNCORROBORATED_CAP``, i.e. under the suppress threshold.
     """
     strong = medium = weak = 0.0
-    mediums = 0
+    mediums = behavioural = 0
     for z, code in evidence:
         if code in WEAK:
             weak += z
@@ -67,8 +79,9 @@ def combine(evidence: list[tuple[float, str]]) -> float:
         else:
             medium += z
             mediums += 1
+            behavioural += code not in CONTEXT_MEDIUM
     weak = min(weak, WEAK_CAP)
-    if strong > 0 or mediums >= 2:
+    if strong > 0 or (mediums >= 2 and behavioural):
         return strong + medium + weak
     return min(medium + weak, UNCORROBORATED_CAP)
 
@@ -136,8 +149,20 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "viewport_area": float(s.viewport_w * s.viewport_h),
         "mobile_ua": float(s.ua_mobile),
         "join_burst": round(s.join_burst, 2),
+        "trickle_joins": float(s.trickle_joins),
+        "rendition_claims_unfetched": round(_unfetched_share(s), 3),
+        "playhead_clock_ratio": round(s.ph_adv_s / s.ph_wall_s, 3) if s.ph_wall_s else -1.0,
+        "segment_skip_share": round(s.seg_skip_n / s.seg_fwd_n, 3) if s.seg_fwd_n else 0.0,
+        "network_switches": float(len(s.switch_gaps)),
         "chat_messages": float(s.chat_messages),
         "challenges_passed": float(s.challenge_passed),
         "challenges_failed": float(s.challenge_failed),
         "evidence_z": round(total, 3),
     }
+
+
+def _unfetched_share(s: SessionState) -> float:
+    total = sum(s.claims.values())
+    if not total or not s.seg_heights:
+        return 0.0
+    return sum(n for h, n in s.claims.items() if h not in s.seg_heights) / total

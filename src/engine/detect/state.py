@@ -55,6 +55,11 @@ class SessionState(msgspec.Struct, kw_only=True):
     seg_active_s: float = 0.0  # sum of those gaps: time spent fetching media
     seg_busy_s: float = 0.0  # sum of segment download durations: how busy the link was
     segdur_voted: bool = False
+    seg_fwd_n: int = 0  # forward steps of the segment number within a fetch rhythm
+    seg_unit_n: int = 0  # ... of exactly one segment (a player following the stream)
+    seg_skip_n: int = 0  # ... of 2-10 segments (numbers left out)
+    seg_skipped: int = 0  # numbers left out by those steps
+    seg_heights: list[int] = msgspec.field(default_factory=list)  # rendition heights fetched
 
     # --- network and client identity ------------------------------------------------------
     last_ip: str = ""
@@ -69,6 +74,10 @@ class SessionState(msgspec.Struct, kw_only=True):
     asns: list[int] = msgspec.field(default_factory=list)
     asn_switches: int = 0
     asn_returns: int = 0
+    asn_switch_ts: float = -1.0  # event time of the last ASN change
+    rapid_switches: int = 0  # ASN changes within RAPID_SWITCH_S of the previous one
+    net_moves: int = 0  # moves to a new /16 (v6 /32) within one ASN and IP family
+    switch_gaps: list[float] = msgspec.field(default_factory=list)  # request gap at ASN changes
     countries: list[str] = msgspec.field(default_factory=list)
     last_country: str = ""
     country_switches: int = 0  # country changes between requests of one IP family
@@ -77,6 +86,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     ua_kind: str = ""
     ua_engine: str = ""
     ua_mobile: bool = False
+    ua_tv: bool = False  # a living-room device (smart TV, streaming stick, console)
     client_ua: str = ""  # the last request's user agent and JA4, and what they said,
     client_ja4: str = ""  # so the usual request (same client as before) costs two compares
     client_bad: bool = False
@@ -112,6 +122,10 @@ class SessionState(msgspec.Struct, kw_only=True):
     stalls: int = 0
     seeks: int = 0
     rendition_changes: int = 0
+    ph_fast_n: int = 0  # heartbeat intervals with the playhead running 1.3-6x wall time
+    ph_adv_s: float = 0.0  # playhead advance over heartbeat intervals while playing ...
+    ph_wall_s: float = 0.0  # ... and the wall time of those intervals
+    claims: dict[int, int] = msgspec.field(default_factory=dict)  # claimed rendition height: n
     viewport_w: int = -1
     viewport_h: int = -1
 
@@ -134,6 +148,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     subnet_addresses: int = 0  # other addresses of the same /24
     peers_asn: int = 0
     channel_sessions: int = 0
+    trickle_joins: int = 0  # joins of a regular arrival cadence from this session's network
     join_burst: float = 0.0  # how improbable the joins around this session's arrival were
     grid_fine: str = ""  # heartbeat phase keys registered with the channel this minute
     grid_coarse: str = ""
@@ -168,6 +183,10 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # Votes for the segment duration, keyed by half-seconds, from sessions that followed the
     # live edge for a while.
     segdur_votes: dict[int, int] = msgspec.field(default_factory=dict)
+    # Arrival cadence per network ("s:/24", "a:asn"): [last join ts, gaps, mean gap, M2].
+    # People arrive independently (Poisson, CV ~1) or in waves (CV > 1); a scheduler feeding
+    # viewers in one after another arrives regularly (CV well under 1).
+    arrivals: dict[str, list[float]] = msgspec.field(default_factory=dict)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -9,16 +9,21 @@ which use event time.
 
 from __future__ import annotations
 
-from engine.detect.clients import HOSTING_ASNS, classify_ua, ja4_mismatch
+from engine.detect.clients import HOSTING_ASNS, classify_ua, is_tv_device, ja4_mismatch
 from engine.detect.netaddr import canonical_ip, wide_net_of
-from engine.detect.paths import OTHER, SEGMENT, classify_path
+from engine.detect.paths import OTHER, SEGMENT, classify_path, rendition_height, segment_rendition
 from engine.detect.state import MAX_KEYS, P_ENDED, P_NONE, P_PAUSED, P_PLAYING, SessionState
 from engine.schemas import CdnLog, ChallengeResult, ChatEvent, PlayerEvent
 
 MAX_GAP_S = 60.0  # a longer silence between segment fetches is a pause, not a fetch rhythm
 MAX_PLAYER_GAP_S = 120.0
 IDLE_POLL_S = 10.0
-RECENT_SEGMENTS = 6  # a playlist poll this long after the last segment is "polling without media"
+RECENT_SEGMENTS = 6
+# Tor renews circuits every ten minutes and people change networks a few times a session; a
+# rotating proxy can switch every request. Changes closer together than this are "rapid".
+RAPID_SWITCH_S = (
+    300.0  # a playlist poll this long after the last segment is "polling without media"
+)
 
 # UA kinds by how little they say about a person: the worst one seen labels the session.
 _BAD_KINDS = frozenset({"automation", "script", "empty"})
@@ -35,6 +40,7 @@ _KIND_RANK = {
 
 def update_cdn(s: SessionState, e: CdnLog) -> None:
     ts = e.ts
+    prev_ts = s.cdn_last_ts
     s.cdn_n += 1
     if s.cdn_first_ts < 0 or ts < s.cdn_first_ts:
         s.cdn_first_ts = ts
@@ -47,6 +53,10 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
     kind, n = classify_path(e.path)
     if kind == SEGMENT:
         _segment(s, ts, n, status, e.bytes_sent, e.object_size)
+        if len(s.seg_heights) < MAX_KEYS:
+            height = segment_rendition(e.path)
+            if height and height not in s.seg_heights:
+                s.seg_heights.append(height)
         busy = e.duration_ms
         s.seg_busy_s += (busy if busy < 60_000 else 60_000) / 1000.0
     elif kind == OTHER:
@@ -57,12 +67,15 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
             s.playlist_idle_n += 1
 
     ip = e.client_ip
+    moved = False
     if ip != s.last_ip:
-        _ip_change(s, ip, (":" in ip) == (":" in s.last_ip))
+        moved = _ip_change(s, ip, (":" in ip) == (":" in s.last_ip))
     asn = e.asn
     if asn != s.last_asn:
-        _asn_change(s, asn, e.country, (":" in ip) == (":" in s.last_ip_prev))
+        _asn_change(s, asn, e.country, (":" in ip) == (":" in s.last_ip_prev), ts, prev_ts)
         s.last_asn_hosting = asn in HOSTING_ASNS
+    elif moved:
+        s.net_moves += 1
     if s.last_asn_hosting:
         s.hosting_n += 1
 
@@ -90,6 +103,8 @@ def _client(s: SessionState, ua: str, ja4: str) -> None:
     if ua not in uas:
         if len(uas) < MAX_KEYS:
             uas.append(ua)
+        if info.kind == "app" and is_tv_device(ua):
+            s.ua_tv = True
         if _KIND_RANK[info.kind] > _KIND_RANK[s.ua_kind]:
             s.ua_kind = info.kind
         if not s.ua_engine:
@@ -148,6 +163,13 @@ def _segment(s: SessionState, ts: float, n: int, status: int, sent: int, size: i
         step = n - last_n if n >= 0 and last_n >= 0 else 0
         if step > 0:
             s.seg_steps += step if step < 3 else 3
+            if step == 1:
+                s.seg_unit_n += 1
+                s.seg_fwd_n += 1
+            elif step <= 10:
+                s.seg_skip_n += 1
+                s.seg_skipped += step - 1
+                s.seg_fwd_n += 1
         s.seg_paced_s += gap
     if gap <= MAX_GAP_S and s.seg_new > 4:  # the start-up burst is not the fetch rhythm
         s.seg_active_s += gap
@@ -159,9 +181,10 @@ def _segment(s: SessionState, ts: float, n: int, status: int, sent: int, size: i
         s.seg_gap_n = k
 
 
-def _ip_change(s: SessionState, raw_ip: str, same_family: bool) -> None:
+def _ip_change(s: SessionState, raw_ip: str, same_family: bool) -> bool:
     """Track addresses; a switch back counts only within one IP family (dual-stack clients
-    alternate between their IPv4 and IPv6 address all the time)."""
+    alternate between their IPv4 and IPv6 address all the time). True when the session moved
+    to a network (/16, v6 /32) it had not used, within its IP family."""
     had = bool(s.last_ip)
     s.last_ip_prev = s.last_ip
     s.last_ip = raw_ip
@@ -172,20 +195,34 @@ def _ip_change(s: SessionState, raw_ip: str, same_family: bool) -> None:
     if ip in ips:
         if had and same_family:
             s.ip_returns += 1
-        return
+        return False
     s.ip_count += 1
     if len(ips) < MAX_KEYS:
         ips.append(ip)
     net = wide_net_of(ip)
-    if net not in s.nets and len(s.nets) < MAX_KEYS:
+    if net in s.nets:
+        return False
+    if len(s.nets) < MAX_KEYS:
         s.nets.append(net)
+    return had and same_family
 
 
-def _asn_change(s: SessionState, asn: int, country: str, same_family: bool) -> None:
+def _asn_change(
+    s: SessionState, asn: int, country: str, same_family: bool, ts: float, prev_ts: float
+) -> None:
     had = s.last_asn >= 0
     s.last_asn = asn
     if had:
         s.asn_switches += 1
+        if s.asn_switch_ts >= 0 and 0 <= ts - s.asn_switch_ts < RAPID_SWITCH_S:
+            s.rapid_switches += 1
+        if ts > s.asn_switch_ts:
+            s.asn_switch_ts = ts
+        gap = ts - prev_ts
+        if same_family and gap >= 0 and len(s.switch_gaps) < MAX_KEYS:
+            # How long the session was silent when it changed network: a real handover
+            # (new radio link, new lease, new TCP/TLS) interrupts the fetch rhythm.
+            s.switch_gaps.append(round(gap, 3))
     if country and country not in s.countries and len(s.countries) < MAX_KEYS:
         s.countries.append(country)
     if country != s.last_country:
@@ -214,6 +251,13 @@ def update_player(s: SessionState, e: PlayerEvent) -> None:
                 state = s.p_state = P_PLAYING  # the resume event went missing
             if state == P_PLAYING:
                 dpos = pos - s.p_pos
+                if dt >= 5.0 and typ == "heartbeat" and 0 <= dpos <= 6.0 * dt:
+                    # Playhead speed against the clock, pauses the player did not report
+                    # included: over minutes a player cannot run ahead of live.
+                    s.ph_adv_s += dpos
+                    s.ph_wall_s += dt
+                    if dpos >= 1.3 * dt:
+                        s.ph_fast_n += 1
                 if -1.0 <= dpos <= 2.0 * dt + 2.0:
                     progress = dpos if dpos > 0 else 0.0
                     s.play_s += dt
@@ -238,6 +282,13 @@ def update_player(s: SessionState, e: PlayerEvent) -> None:
         s.p_muted = e.muted
     s.viewport_w = e.viewport_w
     s.viewport_h = e.viewport_h
+    height = rendition_height(e.rendition) if e.rendition else 0
+    if height:
+        claims = s.claims
+        if height in claims:
+            claims[height] += 1
+        elif len(claims) < MAX_KEYS:
+            claims[height] = 1
 
     if typ == "heartbeat":
         s.hb_n += 1

@@ -49,6 +49,7 @@ class Viewer:
     segment_s: float = 2.0
     segment_bytes: int = 700_000
     rendition: str = "720p30"
+    claimed_rendition: str = ""  # what the player reports, if not the rendition it fetches
     seed: int = 0
     jitter: float = 0.25  # request timing noise, as a fraction of the segment duration
     # media behaviour
@@ -75,6 +76,7 @@ class Viewer:
     stalls: int = 0
     # network over time: (offset, ip, asn, country); the session's address changes at offset
     moves: list[tuple[float, str, int, str]] = field(default_factory=list)
+    move_gap: float = 0.0  # seconds without any request after each move (a real handover)
     chat_every: float | None = None
     challenges: list[tuple[float, bool]] = field(default_factory=list)  # (offset, passed)
 
@@ -101,6 +103,8 @@ def events(v: Viewer) -> list[BaseEvent]:
     base = dict(session_id=v.session_id, channel_id=v.channel_id)
 
     def cdn(offset: float, path: str, size: int, sent: int, status: int = 200) -> None:
+        if v.move_gap and any(at <= offset < at + v.move_gap for at, *_ in v.moves):
+            return  # the radio link or lease is being re-established: nothing gets through
         ip, asn, country = _network_at(v, offset)
         ua = v.ua_rotation[len(out) % len(v.ua_rotation)] if v.ua_rotation else v.ua
         if v.error_share and rng.random() < v.error_share:
@@ -209,7 +213,7 @@ def _player(v: Viewer, rng: random.Random, out: list[BaseEvent], base: dict) -> 
                 position_s=position,
                 visible=v.visible,
                 muted=v.muted,
-                rendition=v.rendition,
+                rendition=v.claimed_rendition or v.rendition,
                 viewport_w=w,
                 viewport_h=h,
                 **base,

@@ -8,6 +8,9 @@ these sessions is anything but ``count``, at any point of the session.
 
 from __future__ import annotations
 
+import random
+from itertools import accumulate
+
 import pytest
 from detect_builders import (
     IPHONE_UA,
@@ -22,6 +25,8 @@ from engine.detect import Detector, Policy
 
 COREMEDIA_UA = "AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X; en_us)"
 ROKU_UA = "Roku/DVP-13.0 (13.0.0.4125-46)"
+_rng = random.Random(3)
+_ARRIVALS = list(accumulate(_rng.expovariate(1 / 7.0) for _ in range(40)))
 
 
 def carrier_nat() -> list[Viewer]:
@@ -39,10 +44,11 @@ def carrier_nat() -> list[Viewer]:
                 asn=21928,
                 ua=IPHONE_UA,
                 ja4=SAFARI_JA4,
-                start=T0 + i * 7.0,
+                start=T0 + _ARRIVALS[i],  # people arrive at random, not on a beat
                 duration=900.0,
                 viewport=(390, 844),
                 moves=moves,
+                move_gap=3.0,  # a handover drops the connection for a few seconds
             )
         )
     return viewers

@@ -3,6 +3,9 @@ weak (context) signals never flag a session on their own."""
 
 from __future__ import annotations
 
+import random
+from itertools import accumulate
+
 import pytest
 from detect_builders import (
     CHROME_UA,
@@ -100,7 +103,8 @@ SESSION_SIGNALS = [
     ),
     ("tls_mismatch", Viewer("b", ja4=PYTHON_JA4), "tls_ua_mismatch", False),
     ("playhead_frozen", Viewer("b", playhead_rate=0.0), "playhead_stalled", False),
-    ("playhead_racing", Viewer("b", playhead_rate=4.0), "playhead_jumps", False),
+    ("playhead_racing", Viewer("b", playhead_rate=4.0), "playhead_too_fast", True),
+    ("playhead_jumping", Viewer("b", playhead_rate=8.0), "playhead_jumps", False),
     ("cdn_refusals", Viewer("b", error_share=0.7), "cdn_errors", True),
     ("clockwork_heartbeats", Viewer("b", heartbeat_jitter=0.0), "heartbeat_clockwork", False),
     ("clockwork_requests", Viewer("b", jitter=0.0), "request_clockwork", False),
@@ -248,6 +252,8 @@ def test_busy_link_explains_missing_media() -> None:
 
 
 def test_shared_ip_and_subnet_crowds_are_context_only() -> None:
+    rng = random.Random(5)  # people arrive at random, not on a beat
+    arrivals = list(accumulate(rng.expovariate(1 / 2.0) for _ in range(30)))
     office = [Viewer(f"office-{i}", ip="198.51.100.7", start=T0 + i * 4.0) for i in range(14)]
     neighbours = [  # phones of one carrier's NAT pool
         Viewer(
@@ -256,7 +262,7 @@ def test_shared_ip_and_subnet_crowds_are_context_only() -> None:
             asn=21928,
             ua=IPHONE_UA,
             ja4=SAFARI_JA4,
-            start=T0 + i * 2.0,
+            start=T0 + arrivals[i],
         )
         for i in range(30)
     ]

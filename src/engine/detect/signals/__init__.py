@@ -3,10 +3,10 @@ aggregates (and the :class:`Facts` computed so far), and calls ``add((z, reason_
 every piece of evidence it finds. :mod:`engine.detect.scoring` combines them.
 
 Order matters only through ``Facts``: ``media`` fills the media figures, ``player`` the timer
-figures that ``context`` uses.
+figures that ``context`` uses, ``context`` the hosting flag that ``claims`` uses.
 """
 
-from engine.detect.signals import challenge, client, context, media, network, player
+from engine.detect.signals import challenge, claims, client, context, media, network, player
 from engine.detect.signals.base import Facts
 
 COLLECTORS = (
@@ -15,6 +15,7 @@ COLLECTORS = (
     network.collect,
     player.collect,
     context.collect,
+    claims.collect,
     challenge.collect,
 )
 

@@ -26,21 +26,27 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
             add((0.8, "hosting_subnet_crowd"))
         elif s.peers_subnet >= 10:
             add((0.45, "hosting_subnet_crowd"))
-    elif (s.subnet_addresses >= 8 and s.peers_subnet >= 0.10 * audience) or (
-        s.subnet_addresses >= 16 and s.peers_subnet >= 0.02 * audience
-    ):
-        # Many distinct addresses of one /24 (not one NAT) on one channel: a tenth of its
-        # audience, or sixteen addresses and a fiftieth of it. A residential /24 is a few
-        # hundred homes, so that many of them on one stream is a proxy pool (strong), unless
-        # the audience is so large that it is a national event. Carrier-grade NAT pools put
-        # many phones on a few addresses of a /24, so for mobile user agents it stays medium
-        # until 40 addresses and a fifth of the audience.
-        extreme = s.subnet_addresses >= 40 and s.peers_subnet >= 0.2 * audience
-        add((0.8 if extreme or not s.ua_mobile else 0.5, "subnet_crowd"))
     elif s.subnet_addresses >= 5 and s.peers_subnet >= 0.10 * audience:
+        one_each = s.peers_subnet <= 1.5 * (s.subnet_addresses + 1)
+        pool_shape = one_each and not s.ua_mobile and ":" not in s.reg_ip[2:]
+        if s.subnet_addresses >= 8 and pool_shape:
+            # Eight or more IPv4 addresses of one /24, one desktop viewer each, a tenth of the
+            # audience: the shape of a sticky proxy pool. A NAT (campus, office) puts many
+            # people behind few addresses, IPv6 hands every device its own address, and a
+            # carrier NAT pool spreads phones over its addresses, so none of them looks so.
+            add((0.5, "proxy_pool"))
+        # Many addresses of one /24 on one channel: a proxy pool, or a campus, an office, a
+        # carrier NAT pool. Concentration alone never tells them apart, so it only corroborates
+        # (medium), however large the crowd.
         add((0.45, "subnet_crowd"))
     if s.peers_ip >= 10 and not f.hosting:
         add((0.15, "shared_ip_crowd"))  # office and carrier NAT: context only
+    if s.trickle_joins >= 20:
+        # This session's network has been feeding the channel one viewer after another at a
+        # steady beat: independent people arrive at random or in waves, not like a metronome.
+        add((0.6, "join_trickle"))
+    elif s.trickle_joins:
+        add((0.45, "join_trickle"))
     if s.join_burst >= 4.0:
         add((0.2, "join_burst"))  # raids and "we're live" notifications do this too
     hb_cv = f.hb_cv

@@ -47,7 +47,7 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # Segment numbers advance one per segment duration while a player plays, live or DVR.
         f.pace = s.seg_steps * sd / s.seg_paced_s
         if f.segment_known and f.pace < 0.4:
-            add((0.9, "segment_pace_anomaly"))
+            add((0.45 if starved else 0.9, "segment_pace_anomaly"))
         elif f.segment_known and f.pace > 2.5:
             add((0.6, "segment_pace_anomaly"))
     if s.seg_n >= 10 and s.seg_n > 3 * max(s.seg_new, 1):

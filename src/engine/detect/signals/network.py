@@ -1,8 +1,8 @@
 """One session, many networks: a session token replayed from several places at once.
 
-Phones hand over between networks and dual-stack clients alternate IPv4 and IPv6, so only
-switching *back and forth* within one IP family, three or more networks, or a change of
-country counts.
+Phones hand over between networks, dual-stack clients alternate IPv4 and IPv6 and Tor renews
+its circuit every ten minutes, so what counts is switching *back and forth* within one IP
+family, or rapid switching that keeps the fetch rhythm or crosses borders.
 """
 
 from __future__ import annotations
@@ -10,17 +10,36 @@ from __future__ import annotations
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
+# A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
+# fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
+SEAMLESS_GAP_SEGMENTS = 1.2
+
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
     n_asns = len(s.asns)
-    if n_asns >= 3 or s.asn_returns >= 3:
-        z = 0.9 + 0.25 * (min(n_asns, 6) - 3) if n_asns >= 3 else 0.0
-        if s.asn_returns >= 3:
-            z = max(z, 1.0 + 0.1 * min(s.asn_returns - 3, 6))
-        add((z, "session_multi_network"))
+    seamless = sum(1 for gap in s.switch_gaps if gap <= SEAMLESS_GAP_SEGMENTS * f.segment_s)
+    rapid = s.rapid_switches
+    if s.asn_returns >= 3:
+        # Back and forth between networks: several clients on one session token.
+        add((1.0 + 0.1 * min(s.asn_returns - 3, 6), "session_multi_network"))
+    elif n_asns >= 3 and rapid >= 2:
+        # Network after network minutes apart: a rotating proxy, certainly so when a change
+        # kept the fetch rhythm or crossed a border. Tor renews its circuit every ten minutes
+        # and gives nothing here; a phone going home -> cellular -> cafe within minutes, each
+        # change with a pause, gets the medium form.
+        if seamless or s.country_switches:
+            add((0.9 + 0.25 * (min(n_asns, 6) - 3), "session_multi_network"))
+        else:
+            add((0.5, "session_multi_network"))
+    if seamless >= 2 and rapid >= 1:
+        # Networks changed again and again, minutes apart, without the fetch rhythm missing
+        # a beat (a real handover interrupts it for seconds).
+        add((0.9 if seamless >= 3 and rapid >= 2 else 0.6, "seamless_network_change"))
     elif s.ip_returns >= 3 and s.ip_count >= 3:
         # Alternating addresses within one network: carrier NAT can do it per connection.
         add((0.6 if len(s.nets) >= 3 else 0.4, "ip_churn"))
     if s.country_switches:
-        # Phones change networks, rarely countries in the middle of a stream.
-        add((0.5 if s.country_switches == 1 else 0.9, "country_hopping"))
+        # A traveller crosses a border once; Tor changes country every ten minutes or so.
+        # Only repeated, rapid changes are strong.
+        strong = s.country_switches >= 2 and rapid >= 2
+        add((0.9 if strong else 0.5, "country_hopping"))
