@@ -330,6 +330,18 @@ WHERE database = 'viewbot' AND active
         (_window("days_back", "days", 30, 3660),),
     ),
     NamedQuery(
+        "decision_counts",
+        "Integrity of viewbot.decisions: rows stored (with replayed copies not yet merged), rows "
+        "read with FINAL, and distinct decision ids; FINAL rows equal distinct ids when nothing "
+        "is duplicated (at-least-once delivery check).",
+        """
+SELECT
+    (SELECT count() FROM viewbot.decisions) AS rows_stored,
+    (SELECT count() FROM viewbot.decisions FINAL) AS rows_final,
+    (SELECT uniqExact(decision_id) FROM viewbot.decisions) AS distinct_ids
+""",
+    ),
+    NamedQuery(
         "schema_migrations",
         "Schema files applied by `vbg-engine migrate`, with their checksums.",
         """

@@ -1,0 +1,314 @@
+"""The worker's agents and timers; each acks only after its side effects are confirmed.
+
+Why the acks are safe (Faust #606 and its relatives): every agent runs with concurrency 1, so
+messages of a partition are acked in offset order; the body awaits the broker's acknowledgement
+of everything it published (``force=True`` sends, then ``gather``) before the loop moves on and
+the stream acks; and when a body fails or is cancelled (shutdown), :func:`held_on_error` holds
+its messages, so the ack that Faust's stream issues from a ``finally`` is refused and the commit
+cannot pass them (see ``engine.runtime.transport``). Table writes are changelog records that the
+consumer flushes before every commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from mode import CrashingSupervisor
+
+from engine import metrics
+from engine.runtime.envelope import decode_envelope
+from engine.runtime.ingest import split_batch
+from engine.schemas import decode_decision, encode_decision
+from engine.sinks.clickhouse import dedup_token
+from engine.sinks.redis_enforcement import decode_record, encode_record, enforcement_record
+
+if TYPE_CHECKING:
+    from faust.types import Message
+
+    from engine.runtime.app import Engine
+
+log = logging.getLogger("engine.runtime.agents")
+
+TICK_S = 0.25
+# An agent that fails is a bug or a broken dependency: the worker stops (and its supervisor,
+# systemd or the orchestrator, restarts it from the last commit) rather than Faust restarting
+# the agent on the next message with the failed one held un-acked and the commit stuck.
+CRASH = {"supervisor_strategy": CrashingSupervisor}
+
+
+@contextmanager
+def held_on_error(engine: Engine, *messages: Message) -> Iterator[None]:
+    """If the body does not complete, its messages stay un-acked for the commit."""
+    try:
+        yield
+    except BaseException:
+        for message in messages:
+            engine.consumer.hold(message)
+        raise
+
+
+class _Throttle:
+    """Log the first few occurrences, then every ``every``-th."""
+
+    def __init__(self, first: int = 5, every: int = 1000) -> None:
+        self.n = 0
+        self.first = first
+        self.every = every
+
+    def __call__(self) -> bool:
+        self.n += 1
+        return self.n <= self.first or self.n % self.every == 0
+
+
+def register_agents(engine: Engine) -> None:
+    app = engine.app
+    rt = engine.rt
+    max_bytes = engine.settings.max_message_bytes
+    sample = engine.raw_cdn.wants if engine.raw_cdn.share > 0 else None
+    dlq_note = _Throttle()
+    bad_record = _Throttle()
+    held: list[Message] = []
+    engine.enforcement_held = held
+
+    @app.agent(engine.input_topic, name="ingest", concurrency=1, **CRASH)
+    async def ingest(stream: Any) -> None:
+        """Validate input batches; good events to the channel topic, bad ones to ``dlq``."""
+        send = engine.app.producer.send
+        consumer = engine.consumer
+        channel_topic = engine.channel_topic_name
+        dlq_topic = engine.dlq_topic_name
+        async for event in stream.events():
+            message = event.message
+            with held_on_error(engine, message):
+                topic = engine.input_topics[message.topic]
+                split = split_batch(
+                    topic,
+                    message.partition,
+                    message.value,
+                    engine.partition_of,
+                    max_bytes=max_bytes,
+                    partitions=engine.settings.topic_partitions,
+                    caught_up=_caught_up(consumer, message),
+                    sample=sample,
+                )
+                sent = []
+                for target, payload in split.envelopes:
+                    sent.append(await send(channel_topic, None, payload, target, None, None))
+                for key, value, record in split.dlq:
+                    sent.append(await send(dlq_topic, key, value, None, None, None))
+                    metrics.DLQ_MESSAGES.labels(source_topic=topic, code=record.code).inc()
+                    if dlq_note():
+                        log.warning(
+                            "to dlq: %s partition %d offset %s: %s: %s",
+                            topic,
+                            message.partition,
+                            record.offset,
+                            record.code,
+                            record.reason[:200],
+                        )
+                metrics.EVENTS_IN.labels(topic=topic).inc(len(message.value))
+                if split.sampled:
+                    engine.raw_cdn.add(split.sampled)
+                engine.consumer.hold(message)
+                engine.ingest_confirmations.after(sent, [message])
+                await engine.ingest_confirmations.room()
+
+    @app.agent(engine.channel_topic, name="decide", concurrency=1, **CRASH)
+    async def decide(stream: Any) -> None:
+        """Merge a channel partition's events by event time, fold them into its states,
+        publish decisions; a message is acked once all of its events are applied."""
+        await engine.live.ready.wait()
+        async for event in stream.events():
+            message = event.message
+            with held_on_error(engine, message):
+                engine.consumer.hold(message)
+                envelopes = []
+                for record in message.value:
+                    if not record.value:
+                        continue  # a tick: only moves the wall clock of the merge
+                    try:
+                        envelopes.append(decode_envelope(record.value))
+                    except (msgspec.DecodeError, ValueError) as exc:
+                        if bad_record():
+                            log.error("undecodable envelope at offset %s: %s", record.offset, exc)
+                engine.processor.add(message.partition, message, envelopes, time.time())
+                await _decide(engine, message.partition)
+                await engine.decide_confirmations.room()
+
+    ticked: dict[int, float] = {}
+
+    @app.timer(TICK_S, name="merge-ticks")
+    async def ticks() -> None:
+        """Nudge partitions whose merge holds events while no new input arrives (quiet
+        sources, the end of traffic): a tick message lets the decide agent release them."""
+        now = time.time()
+        for partition in engine.processor.needs_tick(now, TICK_S):
+            if now - ticked.get(partition, 0.0) < TICK_S:
+                continue
+            ticked[partition] = now
+            await engine.app.producer.send(
+                engine.channel_topic_name, None, b"", partition, None, None
+            )
+
+    @app.agent(engine.decisions_topic, name="clickhouse-sink", concurrency=1, **CRASH)
+    async def store_decisions(stream: Any) -> None:
+        """Decisions into ClickHouse in batches; retries (and so backpressure) until written."""
+        async for events in stream.take_events(rt.clickhouse_batch, within=rt.clickhouse_within_s):
+            messages = [e.message for e in events]
+            with held_on_error(engine, *messages):
+                spans: dict[int, tuple[int, int]] = {}
+                decisions = []
+                for message in messages:
+                    first, last = spans.get(message.partition, (message.offset, message.offset))
+                    spans[message.partition] = (
+                        min(first, message.offset),
+                        max(last, message.offset),
+                    )
+                    try:
+                        decisions.append(decode_decision(message.value))
+                    except (msgspec.DecodeError, ValueError) as exc:
+                        if bad_record():
+                            log.error("undecodable decision at offset %s: %s", message.offset, exc)
+                ids = [d.decision_id for d in decisions]
+                token = dedup_token(messages[0].topic, spans, ids)
+                await engine.clickhouse.write_decisions(decisions, token)
+
+    @app.agent(engine.enforcement_topic, name="redis-enforcement", concurrency=1, **CRASH)
+    async def enforce(stream: Any) -> None:
+        """Enforcement records into Redis; held (not acked) while Redis is down."""
+        async for event in stream.events():
+            message = event.message
+            with held_on_error(engine, message):
+                records = []
+                for record in message.value:
+                    try:
+                        records.append(decode_record(record.value))
+                    except (msgspec.DecodeError, ValueError) as exc:
+                        if bad_record():
+                            log.error("undecodable enforcement record: %s", exc)
+                if not await engine.redis.apply(records):
+                    engine.consumer.hold(message)
+                    held.append(message)
+                    while engine.redis.full and not engine.redis.healthy:
+                        await asyncio.sleep(0.5)  # backpressure: stop taking more
+
+    @app.timer(0.5, name="redis-catch-up")
+    async def catch_up() -> None:
+        """Write what was held while Redis was down, then release (ack) those messages."""
+        if not engine.redis.pending and not held:
+            return
+        if await engine.redis.flush_pending():
+            for message in held:
+                engine.consumer.release(message)
+            held.clear()
+
+    @app.timer(rt.viewers_every_s, name="viewer-counts")
+    async def viewer_counts() -> None:
+        """Raw against counted viewers per channel: Redis hash and ClickHouse channel_stats."""
+        counts = engine.processor.viewer_counts()
+        if not counts:
+            return
+        await engine.redis.write_viewers((c.channel_id, c.raw, c.counted) for c in counts)
+        now = datetime.now(UTC)
+        rows = [
+            [
+                datetime.fromtimestamp(int(c.ts // 60) * 60, UTC),
+                c.channel_id,
+                f"p{c.partition}",
+                c.raw,
+                c.counted,
+                c.by_action.get("suppress", 0),
+                c.by_action.get("challenge", 0),
+                c.by_action.get("block", 0),
+                now,
+            ]
+            for c in counts
+            if c.ts > 0
+        ]
+        if rows and engine.clickhouse.healthy:
+            await engine.clickhouse.write_channel_stats(rows)
+
+    @app.timer(2.0, name="raw-cdn-log")
+    async def raw_cdn_log() -> None:
+        """The sampled CDN lines into raw_cdn_log; best effort (dropped lines are counted)."""
+        lines = engine.raw_cdn.take()
+        if not lines:
+            return
+        digest = hashlib.blake2b(
+            "\n".join(e.event_id for e in lines).encode(), digest_size=12
+        ).hexdigest()
+        if await engine.clickhouse.write_cdn_logs(lines, f"raw|{digest}", attempts=2):
+            engine.raw_cdn.written += len(lines)
+        else:
+            engine.raw_cdn.dropped += len(lines)
+
+
+def _caught_up(consumer: Any, message: Message) -> bool:
+    """Did this batch reach the end of its partition? If not, more of the source is on its way
+    (a backlog, or records that arrived since the fetch) and the merge waits for it."""
+    try:
+        highwater = consumer.highwater(message.tp)
+    except Exception:
+        return True
+    return highwater is None or message.value[-1].offset + 1 >= highwater  # type: ignore[index]
+
+
+async def _decide(engine: Engine, partition: int) -> None:
+    """Apply what the merge of ``partition`` releases now, publish the decisions, write the
+    changed states; messages whose events are all applied are acked once that is durable."""
+    outcome = engine.processor.run(partition, engine.live.policy, time.time())
+    send = engine.app.producer.send
+    sent = []
+    if outcome.decisions:
+        now = time.time()
+        decisions_topic = engine.decisions_topic_name
+        enforcement_topic = engine.enforcement_topic_name
+        for decision, _ in outcome.decisions:
+            decision = msgspec.structs.replace(decision, decided_at=now)
+            key = decision.session_id.encode()
+            sent.append(
+                await send(decisions_topic, key, encode_decision(decision), None, None, None)
+            )
+            sent.append(
+                await send(
+                    enforcement_topic,
+                    key,
+                    encode_record(enforcement_record(decision)),
+                    None,
+                    None,
+                    None,
+                )
+            )
+            engine.hub.publish(decision)
+            metrics.DECISIONS.labels(action=decision.action).inc()
+        for _, source_ts in outcome.decisions:
+            metrics.PROCESSING_LATENCY.observe(max(0.0, now - source_ts))
+    sent.extend(await engine.session_writer.write(outcome.sessions, partition))
+    sent.extend(await engine.channel_writer.write(outcome.channels, partition))
+    engine.decide_confirmations.after(sent, outcome.completed)  # type: ignore[arg-type]
+    if outcome.newest_ts > engine.newest_ts:
+        engine.newest_ts = outcome.newest_ts
+        metrics.LAST_EVENT_TS.set(outcome.newest_ts)
+    if engine.processor.sweep_due(partition):
+        stale_s, stale_c = engine.processor.sweep(
+            partition,
+            list(engine.sessions.data.items()),
+            list(engine.channels.data.items()),
+        )
+        await engine.session_writer.write(dict.fromkeys(stale_s), partition)
+        await engine.channel_writer.write(dict.fromkeys(stale_c), partition)
+        if stale_s or stale_c:
+            log.debug(
+                "partition %d: dropped %d idle session(s), %d idle channel(s)",
+                partition,
+                len(stale_s),
+                len(stale_c),
+            )

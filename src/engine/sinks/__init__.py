@@ -1,0 +1,1 @@
+"""Where decisions go besides Kafka: ClickHouse (history) and Redis (enforcement)."""
