@@ -139,9 +139,7 @@ class ReorderBuffer:
         if in_grace and (self.expected is None or len(self._sources) < self.expected):
             return float("-inf")
         lagging = [
-            s.clock
-            for s in self._sources.values()
-            if s.lagging and now - s.seen <= self.stall_s
+            s.clock for s in self._sources.values() if s.lagging and now - s.seen <= self.stall_s
         ]
         return min(lagging) if lagging else float("inf")
 
