@@ -262,7 +262,9 @@ def replay_position(kafka_bootstrap: str, worker: Worker) -> int:
     """Sum of the DLQ-replay group's committed offsets (how many DLQ records it went past)."""
     import asyncio
 
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
+
+    from engine.kafkameta import topic_partitions
 
     async def fetch() -> int:
         consumer = AIOKafkaConsumer(
@@ -273,10 +275,9 @@ def replay_position(kafka_bootstrap: str, worker: Worker) -> int:
         await consumer.start()
         try:
             topic = worker.prefix + "dlq"
-            await consumer.topics()
             total = 0
-            for p in consumer.partitions_for_topic(topic) or ():
-                total += await consumer.committed(TopicPartition(topic, p)) or 0
+            for tp in await topic_partitions(kafka_bootstrap, topic):
+                total += await consumer.committed(tp) or 0
             return total
         finally:
             await consumer.stop()

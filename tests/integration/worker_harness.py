@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from engine.kafkameta import topic_partitions
 from engine.localstack.ports import free_port
 from engine.localstack.process import ManagedProcess
 from engine.schemas import INPUT_TOPICS
@@ -293,22 +294,28 @@ async def _read_all(kafka: str, topic: str) -> list[tuple[bytes | None, bytes | 
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = await topic_partitions(kafka, topic)
         if not tps:
             return []
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
+        # Stop at the high watermark the fetches report, not at ListOffsets' end offsets:
+        # Tansu's are too small after multi-record batches (docs/brokers.md, section 1).
         ends = await consumer.end_offsets(tps)
         out = []
         while True:
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
-                return out
-            batch = await consumer.getmany(timeout_ms=1000)
+            batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 out.extend((r.key, r.value) for r in records)
+            if batch:
+                continue
+            marks = [consumer.highwater(tp) for tp in tps]
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(
+                pos >= (ends[tp] if mark is None else mark)
+                for pos, mark, tp in zip(positions, marks, tps, strict=True)
+            ):
+                return out
     finally:
         await consumer.stop()
 

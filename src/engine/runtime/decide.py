@@ -139,7 +139,7 @@ class DecisionProcessor:
         load_channel: Callable[[str], bytes | None],
         on_error: Callable[[BaseException, object], None] | None = None,
         *,
-        grace_s: float = 2.0,
+        grace_s: float = 10.0,
         flush_s: float = 1.0,
         max_dirty: int = 20_000,
     ) -> None:
@@ -194,6 +194,10 @@ class DecisionProcessor:
                 clock=header.clock,
                 caught_up=header.caught_up,
             )
+
+    def waiting(self) -> dict[str, int]:
+        """Events held in each partition's merge (for stats)."""
+        return {str(p): len(part.reorder) for p, part in self._parts.items()}
 
     def needs_tick(self, now: float, tick_s: float) -> list[int]:
         """Partitions with events held in the merge, or changes not yet flushed, for a while:

@@ -69,7 +69,7 @@ class _Source:
 class ReorderBuffer:
     def __init__(
         self,
-        grace_s: float = 2.0,
+        grace_s: float = 10.0,
         stall_s: float = 30.0,
         max_items: int = 300_000,
         expected: int | None = None,

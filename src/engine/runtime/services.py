@@ -25,6 +25,7 @@ from engine.api.services import ComponentHealth, HealthReport
 from engine.api.subscriptions import DecisionSubscription
 from engine.config import ApiToken
 from engine.detect import Detector, Override, Thresholds, decide
+from engine.kafkameta import topic_partitions
 from engine.runtime.decide import decode_session_record
 from engine.schemas import ACTION_RANK, BaseEvent, Decision, decode_dlq
 from engine.storage.clickhouse import StorageError
@@ -122,6 +123,7 @@ class RuntimeServices:
             "raw_cdn_written": engine.raw_cdn.written,
             "raw_cdn_dropped": engine.raw_cdn.dropped,
             "config_version": engine.live.version,
+            "merge_waiting": engine.processor.waiting(),
         }
         return data
 
@@ -262,9 +264,7 @@ class RuntimeServices:
         await consumer.start()
         try:
             await producer.start()
-            await consumer.topics()  # refreshes the cluster metadata
-            partitions = consumer.partitions_for_topic(engine.dlq_topic_name) or set()
-            tps = [TopicPartition(engine.dlq_topic_name, p) for p in sorted(partitions)]
+            tps = await topic_partitions(settings.kafka_servers, engine.dlq_topic_name, **kwargs)
             if not tps:
                 return counts
             consumer.assign(tps)
@@ -285,6 +285,10 @@ class RuntimeServices:
                 )
                 if not batch:
                     break
+                for tp in tps:
+                    # ListOffsets' end can be short of the fetch high watermark (Tansu after
+                    # multi-record batches, docs/brokers.md): read up to whichever is further.
+                    ends[tp] = max(ends[tp], consumer.highwater(tp) or 0)
                 for tp, records in batch.items():
                     for record in records:
                         positions[tp] = record.offset + 1

@@ -180,14 +180,29 @@ class Consumer(faust_aiokafka.Consumer):
             raise
 
     async def _deliver_all(self, records: dict[TP, list[Any]], active: set[TP] | None) -> None:
+        """Deliver fetched records; whatever is not delivered is fetched again.
+
+        aiokafka's position is already past every record it returned, so records that are
+        not handed on (flow suspended by a rebalance, partition paused or revoked meanwhile)
+        must be sought back to, or the next fetch starts after them and the next ack covers
+        them: a silent loss. (Faust's own getmany drops them too and relies on a later seek
+        to the committed offsets; that seek does not always come.)
+        """
         app = self.app
         generation_id = app.consumer_generation_id
         read_offset = self._read_offset
         batch_topics = self.batch_topics
+        refetch: list[tuple[TP, int]] = []
+        stopped = False
         for tp, recs in records.items():
-            if not recs or app.consumer_generation_id != generation_id:
-                return
+            if not recs:
+                continue
+            if stopped or app.consumer_generation_id != generation_id:
+                stopped = True
+                refetch.append((tp, recs[0].offset))
+                continue
             if active is not None and tp not in active and tp not in self._buffered_partitions:
+                refetch.append((tp, recs[0].offset))
                 continue
             app.monitor.track_tp_end_offset(tp, self.highwater(tp))
             r_offset = read_offset[tp]
@@ -200,7 +215,9 @@ class Consumer(faust_aiokafka.Consumer):
                 if r_offset is not None and r_offset + 1 < first:
                     first = r_offset + 1  # cover offsets that hold no record (compaction, markers)
                 if not await self._deliver(BatchMessage(tp, first, recs, generation_id)):
-                    return
+                    stopped = True
+                    refetch.append((tp, recs[0].offset))
+                    continue
                 read_offset[tp] = recs[-1].offset
             else:
                 for record in recs:
@@ -210,11 +227,16 @@ class Consumer(faust_aiokafka.Consumer):
                     if gap and app.topics.acks_enabled_for(record.topic):
                         await self._add_gap(tp, r_offset + 1, offset - 1)
                     if not await self._deliver(self._to_message(tp, record)):
-                        return
+                        stopped = True
+                        refetch.append((tp, offset))
+                        break
                     read_offset[tp] = offset
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
+        for tp, offset in refetch:
+            if tp in self.assignment():
+                await self.seek(tp, offset)
 
     async def _deliver(self, message: Message) -> bool:
         """Hand one message to the conductor; False when flow was suspended (rebalance)."""
