@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from engine.detect.netaddr import canonical_ip, subnet_of
-from engine.detect.state import ChannelState, SessionState
+from engine.detect.state import MAX_KEYS, ChannelState, SessionState
 
 DEFAULT_SEGMENT_S = 2.0  # DESIGN §3: target duration unless a deployment says otherwise
 JOIN_BUCKET_S = 10.0
@@ -36,6 +36,10 @@ TRICKLE_MIN_GAPS = 12
 TRICKLE_MAX_CV = 0.6
 TRICKLE_MIN_SPAN_S = 180.0
 ALL = "*"
+SEAMLESS = "sw"  # concurrency key: sessions that changed network without missing a beat
+# A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
+# fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
+SEAMLESS_GAP_SEGMENTS = 1.2
 _FINE_SHARE = GRID_FINE_S / (GRID_COARSE_S - GRID_FINE_S)
 
 
@@ -63,6 +67,19 @@ def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> Non
             if s.grid_fine:
                 _add(counts, s.grid_fine)
                 _add(counts, s.grid_coarse)
+            if s.switch_gaps and seamless_change(s, segment_seconds(c)[0]):
+                _add(counts, SEAMLESS)
+
+
+def seamless_change(s: SessionState, segment_s: float) -> bool:
+    """A desktop client's change of operator (same IP family, same country) that neither the
+    fetch rhythm nor the buffer noticed: a real handover costs seconds and usually a stall.
+    Phones are left out: they hand over between Wi-Fi and cellular, and QUIC or MPTCP
+    connection migration can make that seamless."""
+    if s.stalls or s.country_switches or s.ua_mobile:
+        return False
+    limit = SEAMLESS_GAP_SEGMENTS * segment_s
+    return any(gap <= limit for gap in s.switch_gaps)
 
 
 def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> None:
@@ -109,6 +126,16 @@ def arrival_regularity(c: ChannelState, key: str) -> int:
         return 0  # a wave arriving within a minute or two is not a trickle
     cv = math.sqrt(stats[3] / (stats[1] - 1.0)) / stats[2]
     return int(stats[1]) if cv < TRICKLE_MAX_CV else 0
+
+
+def register_heights(c: ChannelState, s: SessionState) -> None:
+    """Tell the channel about rendition heights this session fetched that it had not reported:
+    the channel's ladder is the set of rungs its viewers actually download."""
+    heights = c.heights
+    for height in s.seg_heights[s.heights_shared :]:
+        if height not in heights and len(heights) < MAX_KEYS:
+            heights.append(height)
+    s.heights_shared = len(s.seg_heights)
 
 
 def _add_network(counts: dict[str, int], s: SessionState) -> None:
@@ -216,6 +243,13 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             )
             if regular > s.trickle_joins:
                 s.trickle_joins = regular
+    if s.switch_gaps:
+        cohort = concurrent(c, SEAMLESS)
+        if cohort > s.seamless_cohort:
+            s.seamless_cohort = cohort
+    if c.heights:
+        s.ladder_min = min(c.heights)
+        s.ladder_max = max(c.heights)
     if s.grid_fine:
         fine = _neighbourhood(c, s.grid_fine)
         if fine > 1:

@@ -12,6 +12,7 @@ from engine.detect.cadence import decide
 from engine.detect.channel import (
     VOTE_AFTER_STEPS,
     register_grid,
+    register_heights,
     register_network,
     touch,
     vote_segment_duration,
@@ -66,6 +67,8 @@ def _advance(
             register_network(c, s, event.client_ip, event.asn)
         if not s.segdur_voted and s.seg_steps >= VOTE_AFTER_STEPS:
             vote_segment_duration(c, s)
+        if len(s.seg_heights) > s.heights_shared:
+            register_heights(c, s)
     elif cls is PlayerEvent:
         update_player(s, event)
         if not s.grid_fine and s.hb_gap_n >= 2:

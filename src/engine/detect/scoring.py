@@ -154,6 +154,15 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "playhead_clock_ratio": round(s.ph_adv_s / s.ph_wall_s, 3) if s.ph_wall_s else -1.0,
         "segment_skip_share": round(s.seg_skip_n / s.seg_fwd_n, 3) if s.seg_fwd_n else 0.0,
         "network_switches": float(len(s.switch_gaps)),
+        "seamless_cohort": float(s.seamless_cohort),
+        "heartbeat_sd_ms": round(1000.0 * math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)), 2)
+        if s.hb_gap_n >= 2
+        else -1.0,
+        "lowest_rung_only": float(
+            bool(s.seg_heights)
+            and s.ladder_max > s.ladder_min
+            and max(s.seg_heights) == s.ladder_min
+        ),
         "chat_messages": float(s.chat_messages),
         "challenges_passed": float(s.challenge_passed),
         "challenges_failed": float(s.challenge_failed),

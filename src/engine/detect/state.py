@@ -60,6 +60,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     seg_skip_n: int = 0  # ... of 2-10 segments (numbers left out)
     seg_skipped: int = 0  # numbers left out by those steps
     seg_heights: list[int] = msgspec.field(default_factory=list)  # rendition heights fetched
+    heights_shared: int = 0  # how many of those the channel's ladder has been told about
 
     # --- network and client identity ------------------------------------------------------
     last_ip: str = ""
@@ -149,6 +150,9 @@ class SessionState(msgspec.Struct, kw_only=True):
     peers_asn: int = 0
     channel_sessions: int = 0
     trickle_joins: int = 0  # joins of a regular arrival cadence from this session's network
+    seamless_cohort: int = 0  # sessions of the channel (this one too) with a seamless change
+    ladder_min: int = 0  # the channel's lowest and highest rendition heights fetched, as last read
+    ladder_max: int = 0
     join_burst: float = 0.0  # how improbable the joins around this session's arrival were
     grid_fine: str = ""  # heartbeat phase keys registered with the channel this minute
     grid_coarse: str = ""
@@ -187,6 +191,8 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # People arrive independently (Poisson, CV ~1) or in waves (CV > 1); a scheduler feeding
     # viewers in one after another arrives regularly (CV well under 1).
     arrivals: dict[str, list[float]] = msgspec.field(default_factory=dict)
+    # Rendition heights any session fetched (the ladder's rungs seen so far, at most MAX_KEYS).
+    heights: list[int] = msgspec.field(default_factory=list)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -6,7 +6,16 @@ Order matters only through ``Facts``: ``media`` fills the media figures, ``playe
 figures that ``context`` uses, ``context`` the hosting flag that ``claims`` uses.
 """
 
-from engine.detect.signals import challenge, claims, client, context, media, network, player
+from engine.detect.signals import (
+    challenge,
+    claims,
+    client,
+    context,
+    media,
+    network,
+    player,
+    realism,
+)
 from engine.detect.signals.base import Facts
 
 COLLECTORS = (
@@ -16,6 +25,7 @@ COLLECTORS = (
     player.collect,
     context.collect,
     claims.collect,
+    realism.collect,
     challenge.collect,
 )
 

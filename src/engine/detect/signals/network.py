@@ -7,12 +7,11 @@ family, or rapid switching that keeps the fetch rhythm or crosses borders.
 
 from __future__ import annotations
 
+from engine.detect.channel import SEAMLESS_GAP_SEGMENTS, seamless_change
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
-# A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
-# fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
-SEAMLESS_GAP_SEGMENTS = 1.2
+COHORT = 3  # sessions of one channel (this one included) changing network seamlessly
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
@@ -35,9 +34,18 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # Networks changed again and again, minutes apart, without the fetch rhythm missing
         # a beat (a real handover interrupts it for seconds).
         add((0.9 if seamless >= 3 and rapid >= 2 else 0.6, "seamless_network_change"))
+    elif seamless_change(s, f.segment_s):
+        # One network change (another operator, same country) that the fetch rhythm and the
+        # buffer never noticed: a proxy rotating its exit. Connection migration can do it too
+        # (and Tor, whose circuits change country), so it is medium and needs a second signal.
+        add((0.45, "seamless_network_change"))
     elif s.ip_returns >= 3 and s.ip_count >= 3:
         # Alternating addresses within one network: carrier NAT can do it per connection.
         add((0.6 if len(s.nets) >= 3 else 0.4, "ip_churn"))
+    if s.seamless_cohort >= COHORT and seamless_change(s, f.segment_s):
+        # Other viewers of this channel changed network without a beat at the same time:
+        # exits of one rotating pool, not a phone here and a Tor circuit there.
+        add((0.45, "seamless_change_cohort"))
     if s.country_switches:
         # A traveller crosses a border once; Tor changes country every ten minutes or so.
         # Only repeated, rapid changes are strong.

@@ -1,0 +1,59 @@
+"""What a real browser and a real adaptive player would do: timers that jitter, bitrates that
+climb when the link allows.
+
+- A browser runs its heartbeat on the main thread (``setInterval``), next to layout, script and
+  garbage collection, so successive beats land milliseconds apart from the nominal period. A
+  timer exact to the millisecond beat after beat is a scripted clock (an automation driver or
+  a forger writing timestamps), not a page. Native apps (smart TVs, consoles) are metronomic
+  by design, which is why this only reads browsers whose TLS stack agrees with their user agent.
+- An adaptive (ABR) player measures its throughput and moves up the ladder while downloads
+  take a small part of each segment's duration. A visible, full-size player that stays on the
+  channel's lowest rung for minutes while its link idles is not adapting; it was told to fetch
+  as little as possible.
+
+Both are behaviour a person can cause (a privacy setting clamping timers, a quality pinned by
+hand), so both are medium: they need a second behavioural signal to suppress anyone.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.detect.signals.base import Add, Facts
+from engine.detect.state import SessionState
+
+EXACT_TIMER_SD_S = 0.001  # a browser's heartbeat gaps spread wider than a millisecond
+EXACT_TIMER_GAPS = 6  # three minutes of 30 s heartbeats
+ABR_MIN_SEGMENTS = 60  # two minutes of 2 s segments
+ABR_IDLE_LINK = 0.2  # downloads took under a fifth of the time: room for a rung or two more
+ABR_MIN_VIEWPORT = (640, 360)  # a player this size is not capped to the lowest rung
+
+
+def collect(s: SessionState, f: Facts, add: Add) -> None:
+    visible = s.play_s > 0 and s.hidden_s <= 0.1 * s.play_s
+    if (
+        visible
+        and s.hb_gap_n >= EXACT_TIMER_GAPS
+        and s.hb_gap_mean >= 5.0
+        and s.ua_kind == "browser"
+        and s.ua_engine in ("chromium", "webkit")
+        and f.mismatch_share < 0.5
+        and math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)) < EXACT_TIMER_SD_S
+    ):
+        # Hidden tabs are left out (browsers align their timers to whole seconds), and so are
+        # Gecko and UA-switched browsers, whose privacy modes clamp the clock.
+        add((0.5, "browser_timer_exact"))
+    heights = s.seg_heights
+    if (
+        heights
+        and s.ladder_max > s.ladder_min
+        and max(heights) == s.ladder_min
+        and s.seg_new_full >= ABR_MIN_SEGMENTS
+        and 0 < f.link_busy < ABR_IDLE_LINK
+        and s.stalls == 0
+        and visible
+        and s.play_visible_s >= 120.0
+        and s.viewport_w >= ABR_MIN_VIEWPORT[0]
+        and s.viewport_h >= ABR_MIN_VIEWPORT[1]
+    ):
+        add((0.45, "abr_stuck_lowest"))
