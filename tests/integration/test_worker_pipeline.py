@@ -8,7 +8,6 @@ flowing, then the DLQ replay of that storm.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,12 +29,6 @@ from worker_harness import (
 pytestmark = [
     pytest.mark.kafka,
     pytest.mark.timeout(300),
-    # Issue 4 is open: these pass on Tansu when run alone but parity and landing are flaky under
-    # the full suite's load, and every one fails on Apache Kafka. Set VBG_WORKER_TESTS=1 to run.
-    pytest.mark.skipif(
-        os.environ.get("VBG_WORKER_TESTS") != "1",
-        reason="worker is work in progress (issue 4 open); set VBG_WORKER_TESTS=1 to run",
-    ),
 ]
 
 MAX_BYTES = 65_536  # the worker's VBG_MAX_MESSAGE_BYTES here, so "huge" stays under the broker's

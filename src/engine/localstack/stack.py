@@ -12,9 +12,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from engine.localstack.services import ChdbStore, LocalStackError, RedisService, TansuService
+from engine.localstack.services import (
+    ChdbHttpService,
+    ChdbStore,
+    LocalStackError,
+    RedisService,
+    TansuService,
+)
 
 COMPONENTS = ("kafka", "redis", "clickhouse")
+# Not started by default: chDB served over HTTP by its own process, so several processes
+# (worker, cockpit, migrate) share it; replaces the bare chDB directory of "clickhouse".
+OPTIONAL_COMPONENTS = ("clickhouse-http",)
 
 
 class LocalStack:
@@ -31,16 +40,22 @@ class LocalStack:
         timeout: float = 30.0,
     ) -> None:
         wanted = tuple(components)
-        unknown = sorted(set(wanted) - set(COMPONENTS))
+        unknown = sorted(set(wanted) - set(COMPONENTS) - set(OPTIONAL_COMPONENTS))
         if unknown:
-            raise LocalStackError(f"unknown component(s) {', '.join(unknown)}; use {COMPONENTS}")
+            raise LocalStackError(
+                f"unknown component(s) {', '.join(unknown)}; use {COMPONENTS + OPTIONAL_COMPONENTS}"
+            )
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="vbg-stack-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
         self.kafka = TansuService(self.workdir) if "kafka" in wanted else None
         self.redis = RedisService(self.workdir) if "redis" in wanted else None
-        self.clickhouse = ChdbStore(self.workdir) if "clickhouse" in wanted else None
+        self.clickhouse: ChdbStore | ChdbHttpService | None = None
+        if "clickhouse-http" in wanted:
+            self.clickhouse = ChdbHttpService(self.workdir)
+        elif "clickhouse" in wanted:
+            self.clickhouse = ChdbStore(self.workdir)
         self._started: list = []
 
     def start(self) -> LocalStack:
@@ -104,8 +119,13 @@ def run_supervisor(workdir: str | None, components: Iterable[str], state_file: s
             )
         print(f"# local stack up (workdir {stack.workdir}); Ctrl-C or SIGTERM stops it", flush=True)
         while not stop.wait(0.5):
-            for service in (stack.kafka, stack.redis):
-                if service and service.process and not service.process.alive():
+            for service in (stack.kafka, stack.redis, stack.clickhouse):
+                if (
+                    service
+                    and getattr(service, "process", None)
+                    and service.process
+                    and not service.process.alive()
+                ):
                     print(f"vbg-engine localstack: {service.process.name} died", file=sys.stderr)
                     return 1
         return 0

@@ -6,7 +6,8 @@ of everything it published (``force=True`` sends, then ``gather``) before the lo
 the stream acks; and when a body fails or is cancelled (shutdown), :func:`held_on_error` holds
 its messages, so the ack that Faust's stream issues from a ``finally`` is refused and the commit
 cannot pass them (see ``engine.runtime.transport``). Table writes are changelog records that the
-consumer flushes before every commit.
+consumer flushes before every commit; they are sent only once the decisions they account for
+are acknowledged (see :func:`_decide`).
 """
 
 from __future__ import annotations
@@ -291,6 +292,12 @@ async def _decide(engine: Engine, partition: int) -> None:
             metrics.DECISIONS.labels(action=decision.action).inc()
         for _, source_ts in outcome.decisions:
             metrics.PROCESSING_LATENCY.observe(max(0.0, now - source_ts))
+        # The states about to be written mark these events as applied: were they to reach the
+        # changelog before the decisions reach the broker, a kill -9 in between would lose the
+        # decisions for good (the restarted worker skips the applied events). So the decisions
+        # are acknowledged first; the other way round a crash only repeats decisions, with the
+        # same ids, which ClickHouse's ReplacingMergeTree and Redis' idempotent writes absorb.
+        await asyncio.gather(*sent)
     sent.extend(await engine.session_writer.write(outcome.sessions, partition))
     sent.extend(await engine.channel_writer.write(outcome.channels, partition))
     engine.decide_confirmations.after(sent, outcome.completed)  # type: ignore[arg-type]

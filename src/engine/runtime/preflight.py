@@ -1,7 +1,7 @@
 """Start-up checks: every dependency answers and is set up, or the worker exits with the reason.
 
 - Kafka: the brokers answer; the public topics exist (created with ``VBG_TOPIC_PARTITIONS``
-  when missing), and so does the compacted live-config topic.
+  when missing), and so do the internal channel topic and the compacted live-config topic.
 - ClickHouse: reachable and migrated. With embedded chDB the worker is the only process that
   can open the data path, so it applies the schema itself (idempotent); a server must have been
   migrated with ``vbg-engine migrate``.
@@ -58,6 +58,12 @@ async def _kafka(settings: Settings, rt: RuntimeSettings) -> None:
             for name in PUBLIC_TOPICS
             if rt.topic(name) not in existing
         ]
+        # The internal channel topic too: left to Faust, it is created moments before the first
+        # assignment, and a broker whose metadata lags (Apache Kafka) makes the assignor skip
+        # it ("Ignoring missing topic"): the decide agent then gets no partition at all.
+        channel_topic = rt.internal("channel-events")
+        if channel_topic not in existing:
+            wanted.append(NewTopic(channel_topic, settings.topic_partitions, rt.topic_replication))
         config_topic = rt.internal("config")
         if config_topic not in existing:
             wanted.append(

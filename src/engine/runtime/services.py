@@ -87,15 +87,27 @@ class RuntimeServices:
         return ComponentHealth("down", f"{where}: no answer")
 
     async def _redis_health(self) -> ComponentHealth:
+        """``degraded``, never ``down``, while Redis is unreachable or enforcement is still
+        catching up (DESIGN §4: decisions keep flowing to Kafka and ClickHouse meanwhile).
+        A reachable Redis with nothing pending is ``ok`` even if an earlier write failed: the
+        worker may be idle, with no write coming to prove it."""
         redis = self.engine.redis
+        try:
+            reachable = await asyncio.wait_for(redis.ping(), 3)
+        except TimeoutError:
+            reachable = False
         pending = len(redis.pending)
-        ok = redis.healthy and await asyncio.wait_for(redis.ping(), 3)
-        if ok and not pending:
+        if reachable and not pending:
             return ComponentHealth("ok", "")
-        detail = redis.last_error or "no answer"
+        if not reachable:
+            detail = f"unreachable ({redis.last_error or 'no answer to PING'})"
+        else:
+            detail = "catching up"
         if pending:
             detail = f"{detail}; {pending} enforcement record(s) pending"
-        return ComponentHealth("down", detail)
+        if redis.full:
+            detail = f"{detail}; enforcement paused at VBG_REDIS_PENDING_MAX"
+        return ComponentHealth("degraded", detail)
 
     def _worker_health(self) -> ComponentHealth:
         app = self.engine.app

@@ -8,10 +8,14 @@ work on a single server and on chDB, checked in tests), and a decision re-publis
 offsets replaces itself in the ReplacingMergeTree.
 
 When ClickHouse fails, :meth:`ClickHouseWriter.write_decisions` retries with exponential backoff
-(capped) until it succeeds or the worker stops; the caller does not ack in the meantime, so Faust
-stops fetching the ``decisions`` partitions (backpressure) and nothing is lost. chDB runs in this
-process and is driven from a thread, one call at a time (``self.lock``); the same lock serialises
-the API's analytics queries.
+(capped, jittered so several workers do not retry in step) until it succeeds or the worker stops;
+the caller does not ack in the meantime, so Faust stops fetching the ``decisions`` partitions
+once their buffer is full (backpressure) and nothing is lost: the decisions wait in Kafka.
+Client calls run one at a time (``self.lock``: chDB is driven from a thread, and an HTTP client
+carries a session) on the writer's own thread, so calls stuck behind an unreachable server queue
+there instead of taking the event loop's default threads. The HTTP client has a bounded
+read timeout (a hung server fails the attempt instead of holding the sink for minutes), and the
+health ping of a server goes to ``/ping`` outside the lock, so health answers during an outage.
 
 chDB holds one data path per process and one process per path: with ``chdb://`` only one worker
 may run. Scale out with a ClickHouse server (``http(s)://``), where every worker writes its own
@@ -23,9 +27,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from engine import metrics
@@ -38,6 +44,7 @@ T = TypeVar("T")
 
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 10.0
+READ_TIMEOUT_S = 60.0  # one HTTP request to a server; a hung server fails the attempt
 
 
 CHANNEL_STATS_COLUMNS = (
@@ -82,7 +89,13 @@ class ClickHouseWriter:
         self.last_error = ""
         self.last_ok: float | None = None
         self.failures = 0
+        self.down_since: float | None = None
         self.backlog = 0
+        self._executor: ThreadPoolExecutor | None = None
+        if not self.target.embedded:
+            # Each failed attempt is logged here (throttled); the driver's own warning per failed
+            # request would flood the log during an outage.
+            logging.getLogger("clickhouse_connect").setLevel(logging.ERROR)
 
     @property
     def embedded(self) -> bool:
@@ -93,7 +106,7 @@ class ClickHouseWriter:
 
     def client(self) -> Any:
         if self._client is None:
-            self._client = connect(self.url)
+            self._client = connect(self.url, send_receive_timeout=READ_TIMEOUT_S)
         return self._client
 
     def open(self) -> None:
@@ -114,14 +127,28 @@ class ClickHouseWriter:
             return fn(self.client(), *args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.to_thread(self.call, fn, *args, **kwargs)
+        """:meth:`call` on the writer's own thread (calls are serialised anyway)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: self.call(fn, *args, **kwargs))
 
     async def ping(self, timeout: float = 3.0) -> bool:
+        """Does ClickHouse answer? A server is asked ``/ping`` directly, not behind the lock."""
         try:
-            await asyncio.wait_for(self.run(lambda c: c.query("SELECT 1")), timeout)
+            if self.embedded or self._client is None:
+                await asyncio.wait_for(self.run(lambda c: c.query("SELECT 1")), timeout)
+                return True
+            client = self._client
+            return bool(await asyncio.to_thread(client.ping, timeout))
         except Exception:
             return False
-        return True
+
+    def close(self) -> None:
+        """Stop the writer's thread (pending calls finish first)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def write_decisions(self, decisions: Sequence[Decision], token: str) -> None:
         """Insert until it works; raises CancelledError if the worker stops meanwhile."""
@@ -167,6 +194,8 @@ class ClickHouseWriter:
                     await self.run(lambda c: insert(c, rows, dedup_token=token))
                 except Exception as exc:
                     self.failures += 1
+                    if self.healthy:
+                        self.down_since = time.time()
                     self.healthy = False
                     self.last_error = " ".join(str(exc).split())[:300]
                     metrics.SINK_WRITE_FAILURES.labels(sink="clickhouse").inc()
@@ -180,11 +209,14 @@ class ClickHouseWriter:
                         )
                     if attempts is not None and tries >= attempts:
                         raise StorageError(self.last_error) from None
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                     delay = min(delay * 2, BACKOFF_MAX_S)
                     continue
                 if not self.healthy:
-                    log.info("clickhouse writes work again after %d attempt(s)", tries)
+                    log.info(
+                        "clickhouse writes work again after %.1fs of failures",
+                        time.time() - (self.down_since or time.time()),
+                    )
                 self.healthy = True
                 self.last_ok = time.time()
                 return

@@ -8,10 +8,20 @@ Writes are idempotent and order-proof: a Lua script sets an action key only if t
 not older (event time ``ts``) than what the key holds, so a replayed or reordered record never
 rolls a session back, and it publishes only what it set.
 
-Redis down: :meth:`RedisEnforcer.apply` keeps the newest record per session in a bounded pending
-map and reports failure; the caller holds those Kafka messages un-acked (the commit cannot pass
-them), and :meth:`flush_pending` writes the pending map once Redis answers again. Decisions keep
-flowing to Kafka and ClickHouse meanwhile; health says ``degraded``.
+Redis down: :meth:`RedisEnforcer.apply` keeps the newest record per session in a pending map and
+reports failure; the caller holds those Kafka messages un-acked (the commit cannot pass them),
+and :meth:`flush_pending` writes the pending map once Redis answers again, then the caller
+releases them. Decisions keep flowing to Kafka and ClickHouse meanwhile; health says
+``degraded`` until Redis answers *and* nothing is pending.
+
+Memory is bounded by ``pending_max`` *records taken since the outage began* (not sessions: the
+held Kafka messages keep every record they carry alive, so counting sessions alone would let a
+long outage over few sessions grow without limit). At the bound :attr:`RedisEnforcer.full` is
+true and the caller stops taking enforcement records: they wait in the ``enforcement`` topic
+(Kafka is the buffer), Faust pauses those partitions once their stream buffer fills, and every
+other agent, and so every decision, keeps flowing. Nothing is dropped; a worker that dies
+meanwhile restarts from the commit, which never passed a held message, and the writes are
+idempotent.
 """
 
 from __future__ import annotations
@@ -88,6 +98,9 @@ def decode_record(raw: bytes) -> EnforcementRecord:
     return _RECORD.decode(raw)
 
 
+FLUSH_CHUNK = 1000  # records per pipeline when catching up
+
+
 class RedisEnforcer:
     def __init__(self, url: str, prefix: str, ttl_s: int, pending_max: int) -> None:
         self.prefix = prefix
@@ -98,9 +111,20 @@ class RedisEnforcer:
         )
         self._script = self.client.register_script(SET_IF_NEWER)
         self.pending: dict[str, EnforcementRecord] = {}
-        self.healthy = True
+        self.backlog = 0  # records taken since the pending map became non-empty
+        self.failing = False  # the last write failed
         self.last_error = ""
         self.applied = 0
+
+    @property
+    def healthy(self) -> bool:
+        """Writes work and nothing is owed to Redis."""
+        return not self.failing and not self.pending
+
+    @property
+    def full(self) -> bool:
+        """The memory bound is reached: take no more records until the pending map is written."""
+        return self.backlog >= self.pending_max
 
     @property
     def channel(self) -> str:
@@ -118,7 +142,7 @@ class RedisEnforcer:
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())
-        except (RedisError, OSError):
+        except (RedisError, OSError, TimeoutError):
             return False
 
     async def apply(self, records: Sequence[EnforcementRecord]) -> bool:
@@ -137,26 +161,30 @@ class RedisEnforcer:
         return True
 
     async def flush_pending(self) -> bool:
-        """Try to write the pending map; True once it is empty."""
+        """Try to write the pending map; True once it is empty (the held messages may go)."""
         if not self.pending:
             return True
-        batch = list(self.pending.values())
-        try:
-            await self._write(batch)
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return False
-        for record in batch:
-            if self.pending.get(record.session_id) is record:
-                del self.pending[record.session_id]
-        metrics.REDIS_PENDING_ENFORCEMENT.set(len(self.pending))
-        if not self.pending:
-            log.info("redis is back: %d pending enforcement record(s) written", len(batch))
-        return not self.pending
-
-    @property
-    def full(self) -> bool:
-        return len(self.pending) >= self.pending_max
+        written = 0
+        while self.pending:
+            batch = list(self.pending.values())[:FLUSH_CHUNK]
+            try:
+                await self._write(batch)
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+                return False
+            for record in batch:
+                # a newer record for the session may have arrived during the write: keep it
+                if self.pending.get(record.session_id) is record:
+                    del self.pending[record.session_id]
+            written += len(batch)
+            metrics.REDIS_PENDING_ENFORCEMENT.set(len(self.pending))
+        log.info(
+            "redis is back: %d pending enforcement record(s) written (%d taken while it was down)",
+            written,
+            self.backlog,
+        )
+        self.backlog = 0
+        return True
 
     async def write_viewers(self, counts: Iterable[tuple[str, int, int]]) -> bool:
         """``(channel_id, raw, counted)`` per channel; best effort (a gauge, rewritten often)."""
@@ -171,6 +199,7 @@ class RedisEnforcer:
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return False
+        self._worked()
         return True
 
     async def _write(self, records: Sequence[EnforcementRecord]) -> None:
@@ -186,23 +215,34 @@ class RedisEnforcer:
                 )
             results = await pipe.execute()
         self.applied += sum(1 for x in results if x == 1)
-        if not self.healthy:
+        self._worked()
+
+    def _worked(self) -> None:
+        if self.failing:
             log.info("redis writes work again")
-        self.healthy = True
+        self.failing = False
         self.last_error = ""
 
-    def _stash(self, records: Iterable[EnforcementRecord]) -> None:
+    def _stash(self, records: Sequence[EnforcementRecord]) -> None:
         pending = self.pending
         for r in records:
             old = pending.get(r.session_id)
             if old is None or r.ts >= old.ts:
                 pending[r.session_id] = r
+        full = self.full
+        self.backlog += len(records)
+        if self.full and not full:
+            log.warning(
+                "%d enforcement record(s) taken while redis is down (VBG_REDIS_PENDING_MAX): "
+                "pausing enforcement until it is back; records wait in Kafka, decisions flow on",
+                self.backlog,
+            )
         metrics.REDIS_PENDING_ENFORCEMENT.set(len(pending))
 
     def _failed(self, exc: BaseException) -> None:
-        if self.healthy:
+        if not self.failing:
             log.warning("redis unavailable, holding enforcement records: %s", _one_line(exc))
-        self.healthy = False
+        self.failing = True
         self.last_error = _one_line(exc)
         metrics.SINK_WRITE_FAILURES.labels(sink="redis").inc()
 

@@ -131,22 +131,41 @@ _chdb_lock = threading.Lock()
 _chdb_client: tuple[str, Client] | None = None
 
 
-def connect(url: str, *, use_database: bool = True, connect_timeout: float = 5.0) -> Client:
+def connect(
+    url: str,
+    *,
+    use_database: bool = True,
+    connect_timeout: float = 5.0,
+    send_receive_timeout: float | None = None,
+) -> Client:
     """A clickhouse-connect client for ``url``.
 
     ``use_database=False`` ignores the database in an HTTP URL, for tools such as ``migrate``
-    that create that database and use fully qualified names. The embedded chDB client is cached
+    that create that database and use fully qualified names. ``send_receive_timeout`` bounds one
+    HTTP request (clickhouse-connect's default is 300 s). The embedded chDB client is cached
     per process and shared by every caller.
     """
     target = parse_url(url)
     if target.embedded:
         return _connect_chdb(target)
-    return _connect_http(target, use_database=use_database, connect_timeout=connect_timeout)
+    return _connect_http(
+        target,
+        use_database=use_database,
+        connect_timeout=connect_timeout,
+        send_receive_timeout=send_receive_timeout,
+    )
 
 
-def _connect_http(target: ClickHouseTarget, *, use_database: bool, connect_timeout: float):
+def _connect_http(
+    target: ClickHouseTarget,
+    *,
+    use_database: bool,
+    connect_timeout: float,
+    send_receive_timeout: float | None = None,
+):
     import clickhouse_connect
 
+    extra = {} if send_receive_timeout is None else {"send_receive_timeout": send_receive_timeout}
     try:
         return clickhouse_connect.get_client(
             interface=target.scheme,
@@ -158,6 +177,7 @@ def _connect_http(target: ClickHouseTarget, *, use_database: bool, connect_timeo
             connect_timeout=connect_timeout,
             query_retries=0,
             tz_mode="aware",
+            **extra,
         )
     except Exception as exc:
         raise StorageError(f"cannot connect to {target.describe()}: {_reason(exc)}") from None
