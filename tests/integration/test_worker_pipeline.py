@@ -149,8 +149,12 @@ def test_enforcement_lands_in_redis(worker: Worker, processed: list[dict], redis
         assert set(value) == {"action", "score", "reasons", "ts"}
         assert 0 < client.ttl(f"{worker.redis_prefix}action:{sample_sid}") <= 3600
         channels = {d["channel_id"] for d in processed}
-        for channel in channels:
-            viewers = client.hgetall(f"{worker.redis_prefix}channel:{channel}:viewers")
+        keys = [f"{worker.redis_prefix}channel:{channel}:viewers" for channel in channels]
+        # Viewer counts are written every VBG_VIEWERS_EVERY_S, not with each decision: the last
+        # channel's first write can come up to that long after its decisions.
+        wait_for(lambda: all(client.exists(k) for k in keys), 30, what="viewer count hashes")
+        for key in keys:
+            viewers = client.hgetall(key)
             assert {b"raw", b"counted", b"updated_at"} <= set(viewers)
             assert int(viewers[b"counted"]) <= int(viewers[b"raw"])
     finally:
