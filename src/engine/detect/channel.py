@@ -15,6 +15,7 @@ from another topic moves a count a little, never a session's history.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from engine.detect.netaddr import canonical_ip, subnet_of
@@ -35,6 +36,19 @@ ARRIVAL_KEEP_S = 900.0
 TRICKLE_MIN_GAPS = 12
 TRICKLE_MAX_CV = 0.6
 TRICKLE_MIN_SPAN_S = 180.0
+# Arrival clusters (2026.11.4): the channel's last joins, and what makes a run of them one
+# scheduler's rather than a crowd's.
+RECENT_JOINS = 64
+CLUSTER_WINDOW_S = 300.0
+CLUSTER_MIN_JOINS = 6  # on addresses of their own, from two /24s or more (rented blocks) ...
+CLUSTER_MIN_JOINS_ONE_BLOCK = 8  # ... or from one: more addresses than a NAT pool holds
+CLUSTER_MAX_SHARED = 0.25  # joins on an address another session of the channel was using
+CLUSTER_MIN_SPAN_S = 60.0
+CLUSTER_MAX_CV = 0.8
+CLUSTER_PER_SUBNET = 2.5  # joins per /24 of the cluster: a few rented blocks, not an ISP's spread
+CLUSTER_MIN_SHARE = 0.25  # of the window's joins ...
+CLUSTER_LIFT = 3.0  # ... and this many times the network's share of the channel's earlier joins
+CLUSTER_MIN_BASELINE = 3  # earlier joins needed to know what is usual for the channel
 ALL = "*"
 SEAMLESS = "sw"  # concurrency key: sessions that changed network without missing a beat
 # A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
@@ -67,7 +81,7 @@ def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> Non
             if s.grid_fine:
                 _add(counts, s.grid_fine)
                 _add(counts, s.grid_coarse)
-            if s.switch_gaps and seamless_change(s, segment_seconds(c)[0]):
+            if (s.switch_gaps or s.move_gaps) and seamless_any(s, segment_seconds(c)[0]):
                 _add(counts, SEAMLESS)
 
 
@@ -76,10 +90,24 @@ def seamless_change(s: SessionState, segment_s: float) -> bool:
     fetch rhythm nor the buffer noticed: a real handover costs seconds and usually a stall.
     Phones are left out: they hand over between Wi-Fi and cellular, and QUIC or MPTCP
     connection migration can make that seamless."""
-    if s.stalls or s.country_switches or s.ua_mobile:
-        return False
-    limit = SEAMLESS_GAP_SEGMENTS * segment_s
-    return any(gap <= limit for gap in s.switch_gaps)
+    return _unnoticed(s) and _within(s.switch_gaps, SEAMLESS_GAP_SEGMENTS * segment_s)
+
+
+def seamless_move(s: SessionState, segment_s: float) -> bool:
+    """The same for a move to a new address in another /24 (v6 /48) of the same operator."""
+    return _unnoticed(s) and _within(s.move_gaps, SEAMLESS_GAP_SEGMENTS * segment_s)
+
+
+def seamless_any(s: SessionState, segment_s: float) -> bool:
+    return seamless_change(s, segment_s) or seamless_move(s, segment_s)
+
+
+def _unnoticed(s: SessionState) -> bool:
+    return not (s.stalls or s.country_switches or s.ua_mobile)
+
+
+def _within(gaps: list[float], limit: float) -> bool:
+    return any(gap <= limit for gap in gaps)
 
 
 def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> None:
@@ -89,9 +117,16 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
     s.reg_subnet = f"s:{subnet_of(ip)}"
     s.reg_asn = asn
     counts = _bucket_for(c, s.refresh_minute)
+    # An IPv4 address nobody else on the channel uses. IPv6 hands every device its own address,
+    # so there an address of one's own says nothing (a campus /48 would look like a pool).
+    fresh = ":" not in ip and not (c.conc_cur.get(s.reg_ip) or c.conc_prev.get(s.reg_ip))
     if counts is not None:
         _add_network(counts, s)
     ts = s.first_ts
+    joins = c.recent_joins
+    joins.append((ts, asn, s.reg_subnet, fresh))
+    if len(joins) > RECENT_JOINS:
+        del joins[0]
     _arrival(c, s.reg_subnet, ts)
     _arrival(c, f"a:{asn}", ts)
 
@@ -126,6 +161,61 @@ def arrival_regularity(c: ChannelState, key: str) -> int:
         return 0  # a wave arriving within a minute or two is not a trickle
     cv = math.sqrt(stats[3] / (stats[1] - 1.0)) / stats[2]
     return int(stats[1]) if cv < TRICKLE_MAX_CV else 0
+
+
+def arrival_cluster(c: ChannelState, asn: int, subnet: str, now: float) -> int:
+    """Joins from ``asn`` in the channel's last ``CLUSTER_WINDOW_S`` when they look like one
+    scheduler feeding viewers in, else 0.
+
+    All of: six or more joins over a minute or more at a steady beat (gap CV under 0.8: a
+    scheduler alternating between two operators leaves each a thinned regular stream, CV about
+    0.75, where independent arrivals give 1 and more); on IPv4 addresses no other session of
+    the channel was using (a campus, an office, a carrier NAT or a VPN exit puts many people
+    behind few addresses); a few of them per /24 (rented blocks; an ISP's subscribers spread
+    over its prefixes), this session's /24 among them (a bystander of the same ISP is not);
+    and the network is a quarter of the window's arrivals and three times its share of the
+    channel's earlier ones (a channel whose audience always came from there never qualifies).
+    """
+    joins = c.recent_joins
+    start = now - CLUSTER_WINDOW_S
+    times: list[float] = []
+    subnets: set[str] = set()
+    window = earlier = earlier_own = 0
+    shared = own_block = 0
+    for ts, j_asn, j_subnet, fresh in joins:
+        if ts < start:
+            earlier += 1
+            earlier_own += j_asn == asn
+            continue
+        if ts > now:
+            continue
+        window += 1
+        if j_asn == asn:
+            times.append(ts)
+            subnets.add(j_subnet)
+            shared += not fresh
+            own_block += j_subnet == subnet
+    k = len(times)
+    least = CLUSTER_MIN_JOINS_ONE_BLOCK if len(subnets) == 1 else CLUSTER_MIN_JOINS
+    if (
+        k - shared < least
+        or shared > CLUSTER_MAX_SHARED * k
+        or k < CLUSTER_PER_SUBNET * len(subnets)
+        or own_block < 2
+    ):
+        return 0
+    # The channel's usual share from this network (none known without a few earlier joins).
+    baseline = earlier_own / earlier if earlier >= CLUSTER_MIN_BASELINE else 0.0
+    if k < CLUSTER_MIN_SHARE * window or k < CLUSTER_LIFT * baseline * window:
+        return 0
+    times.sort()
+    span = times[-1] - times[0]
+    if span < CLUSTER_MIN_SPAN_S:
+        return 0
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    mean = span / len(gaps)
+    var = sum((g - mean) ** 2 for g in gaps) / (len(gaps) - 1)
+    return k if math.sqrt(var) < CLUSTER_MAX_CV * mean else 0
 
 
 def register_heights(c: ChannelState, s: SessionState) -> None:
@@ -243,7 +333,10 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             )
             if regular > s.trickle_joins:
                 s.trickle_joins = regular
-    if s.switch_gaps:
+            cluster = arrival_cluster(c, s.reg_asn, s.reg_subnet, s.last_ts)
+            if cluster > s.cluster_joins:
+                s.cluster_joins = cluster
+    if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:
             s.seamless_cohort = cohort

@@ -46,6 +46,9 @@ CONTEXT_MEDIUM = frozenset(
         "subnet_crowd",
         "tls_ua_mismatch",
         "device_network_mismatch",
+        # When people arrive from a network, not what they do: a campus filling up between
+        # classes arrives from one /24 at a steady beat too (2026.11.4).
+        "join_trickle",
     }
 )
 CONTEXT_EVERY_S = 10.0  # how often a session re-reads its channel's counts (event time)
@@ -150,6 +153,7 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "mobile_ua": float(s.ua_mobile),
         "join_burst": round(s.join_burst, 2),
         "trickle_joins": float(s.trickle_joins),
+        "cluster_joins": float(s.cluster_joins),
         "rendition_claims_unfetched": round(_unfetched_share(s), 3),
         "playhead_clock_ratio": round(s.ph_adv_s / s.ph_wall_s, 3) if s.ph_wall_s else -1.0,
         "segment_skip_share": round(s.seg_skip_n / s.seg_fwd_n, 3) if s.seg_fwd_n else 0.0,

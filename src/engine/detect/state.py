@@ -79,6 +79,8 @@ class SessionState(msgspec.Struct, kw_only=True):
     rapid_switches: int = 0  # ASN changes within RAPID_SWITCH_S of the previous one
     net_moves: int = 0  # moves to a new /16 (v6 /32) within one ASN and IP family
     switch_gaps: list[float] = msgspec.field(default_factory=list)  # request gap at ASN changes
+    # request gap at moves to another /24 (v6 /48) within one ASN and IP family (2026.11.4)
+    move_gaps: list[float] = msgspec.field(default_factory=list)
     countries: list[str] = msgspec.field(default_factory=list)
     last_country: str = ""
     country_switches: int = 0  # country changes between requests of one IP family
@@ -150,6 +152,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     peers_asn: int = 0
     channel_sessions: int = 0
     trickle_joins: int = 0  # joins of a regular arrival cadence from this session's network
+    cluster_joins: int = 0  # joins of a coordinated arrival cluster from this session's ASN
     seamless_cohort: int = 0  # sessions of the channel (this one too) with a seamless change
     ladder_min: int = 0  # the channel's lowest and highest rendition heights fetched, as last read
     ladder_max: int = 0
@@ -193,6 +196,9 @@ class ChannelState(msgspec.Struct, kw_only=True):
     arrivals: dict[str, list[float]] = msgspec.field(default_factory=dict)
     # Rendition heights any session fetched (the ladder's rungs seen so far, at most MAX_KEYS).
     heights: list[int] = msgspec.field(default_factory=list)
+    # The channel's last RECENT_JOINS arrivals: (event time, ASN, /24 or /48, on an address no
+    # other session of the channel was using). Bounded; the baseline arrivals are compared with.
+    recent_joins: list[tuple[float, int, str, bool]] = msgspec.field(default_factory=list)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

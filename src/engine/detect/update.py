@@ -10,7 +10,7 @@ which use event time.
 from __future__ import annotations
 
 from engine.detect.clients import HOSTING_ASNS, classify_ua, is_tv_device, ja4_mismatch
-from engine.detect.netaddr import canonical_ip, wide_net_of
+from engine.detect.netaddr import canonical_ip, subnet_of, wide_net_of
 from engine.detect.paths import OTHER, SEGMENT, classify_path, rendition_height, segment_rendition
 from engine.detect.state import MAX_KEYS, P_ENDED, P_NONE, P_PAUSED, P_PLAYING, SessionState
 from engine.schemas import CdnLog, ChallengeResult, ChatEvent, PlayerEvent
@@ -67,10 +67,16 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
             s.playlist_idle_n += 1
 
     ip = e.client_ip
+    asn = e.asn
     moved = False
     if ip != s.last_ip:
-        moved = _ip_change(s, ip, (":" in ip) == (":" in s.last_ip))
-    asn = e.asn
+        prev_ip = s.last_ip
+        known = s.ip_count
+        same_family = (":" in ip) == (":" in prev_ip)
+        moved = _ip_change(s, ip, same_family)
+        if prev_ip and same_family and asn == s.last_asn and s.ip_count > known:
+            # A new address of the same operator (a return to an earlier one is NAT churn).
+            _subnet_move(s, prev_ip, ip, ts - prev_ts)
     if asn != s.last_asn:
         _asn_change(s, asn, e.country, (":" in ip) == (":" in s.last_ip_prev), ts, prev_ts)
         s.last_asn_hosting = asn in HOSTING_ASNS
@@ -205,6 +211,15 @@ def _ip_change(s: SessionState, raw_ip: str, same_family: bool) -> bool:
     if len(s.nets) < MAX_KEYS:
         s.nets.append(net)
     return had and same_family
+
+
+def _subnet_move(s: SessionState, prev_ip: str, ip: str, gap: float) -> None:
+    """Record the request gap when a session moves to another /24 (v6 /48) of its operator:
+    a new lease or a new NAT mapping costs a reconnect, a proxy rotating its exit does not."""
+    if gap < 0 or len(s.move_gaps) >= MAX_KEYS:
+        return
+    if subnet_of(canonical_ip(ip)) != subnet_of(canonical_ip(prev_ip)):
+        s.move_gaps.append(round(gap, 3))
 
 
 def _asn_change(

@@ -47,6 +47,11 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         add((0.6, "join_trickle"))
     elif s.trickle_joins:
         add((0.45, "join_trickle"))
+    if s.cluster_joins:
+        # This session's operator fed the channel a run of viewers, each on its own address, a
+        # few per /24, at a steady beat, far more than it ever sent the channel before: one
+        # scheduler rotating rented addresses, not a NAT'd crowd or a raid. Medium.
+        add((0.45, "arrival_cluster"))
     if s.join_burst >= 4.0:
         add((0.2, "join_burst"))  # raids and "we're live" notifications do this too
     hb_cv = f.hb_cv

@@ -7,7 +7,12 @@ family, or rapid switching that keeps the fetch rhythm or crosses borders.
 
 from __future__ import annotations
 
-from engine.detect.channel import SEAMLESS_GAP_SEGMENTS, seamless_change
+from engine.detect.channel import (
+    SEAMLESS_GAP_SEGMENTS,
+    seamless_any,
+    seamless_change,
+    seamless_move,
+)
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
@@ -42,7 +47,12 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
     elif s.ip_returns >= 3 and s.ip_count >= 3:
         # Alternating addresses within one network: carrier NAT can do it per connection.
         add((0.6 if len(s.nets) >= 3 else 0.4, "ip_churn"))
-    if s.seamless_cohort >= COHORT and seamless_change(s, f.segment_s):
+    elif seamless_move(s, f.segment_s):
+        # A new address in another /24 of the same operator, without a beat missed and with
+        # no stall: a residential proxy rotating its exit inside one ISP. A new DHCP lease or
+        # NAT mapping costs a reconnect; carrier NAT (phones) is left out. Medium.
+        add((0.45, "seamless_address_change"))
+    if s.seamless_cohort >= COHORT and seamless_any(s, f.segment_s):
         # Other viewers of this channel changed network without a beat at the same time:
         # exits of one rotating pool, not a phone here and a Tor circuit there.
         add((0.45, "seamless_change_cohort"))

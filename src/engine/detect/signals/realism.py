@@ -41,8 +41,10 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         and math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)) < EXACT_TIMER_SD_S
     ):
         # Hidden tabs are left out (browsers align their timers to whole seconds), and so are
-        # Gecko and UA-switched browsers, whose privacy modes clamp the clock.
-        add((0.5, "browser_timer_exact"))
+        # Gecko and UA-switched browsers, whose privacy modes clamp the clock. In a data centre
+        # (2026.11.4) it is strong: a browser on a machine clock in a rented machine is a
+        # driven browser; a VPN user's or a cloud desktop's browser still jitters.
+        add((0.75 if f.hosting else 0.5, "browser_timer_exact"))
     heights = s.seg_heights
     if (
         heights
