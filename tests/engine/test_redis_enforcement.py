@@ -59,6 +59,9 @@ async def test_writes_are_idempotent_and_never_roll_back(shared: RedisEnforcer) 
         assert await shared.apply([record("s1", "block", 20.0)])
         assert await shared.apply([record("s1", "count", 10.0)])  # older: ignored
         assert await shared.apply([record("s1", "block", 20.0)])  # replayed: same value
+        # the fast path and the durable path write the same record: announced once
+        assert await shared.write_now([record("s2", "challenge", 5.0)])
+        assert await shared.apply([record("s2", "challenge", 5.0)])
         value = json.loads(await shared.client.get(shared.action_key("s1")))
         assert value == {
             "action": "block",
@@ -70,7 +73,8 @@ async def test_writes_are_idempotent_and_never_roll_back(shared: RedisEnforcer) 
         published = []
         while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=1):
             published.append(json.loads(message["data"])["action"])
-        assert published == ["block", "block"]  # the rolled-back write was not announced
+        # neither the rolled-back write nor the identical replays were announced
+        assert published == ["block", "challenge"]
     finally:
         await pubsub.aclose()
 

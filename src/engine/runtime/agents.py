@@ -252,6 +252,34 @@ def register_agents(engine: Engine) -> None:
             engine.raw_cdn.dropped += len(lines)
 
 
+async def _confirm_decisions(engine: Engine) -> None:
+    """Wait until every decision (and enforcement record) sent so far is acknowledged."""
+    pending, engine.unconfirmed = engine.unconfirmed, []
+    if pending:
+        await asyncio.gather(*pending)
+
+
+async def _recover(engine: Engine, partition: int) -> None:
+    """Before a new owner applies anything to ``partition``: undo a flush the previous owner
+    did not finish, and reserve the next epoch (engine.runtime.epochs)."""
+    sessions, channels, (key, value) = engine.processor.recovery(
+        partition, list(engine.sessions.data.items()), list(engine.channels.data.items())
+    )
+    sent = await engine.session_writer.write(sessions, partition)
+    sent.extend(await engine.channel_writer.write(channels, partition))
+    if sent:
+        await asyncio.gather(*sent)
+        log.info(
+            "partition %d: undid an unfinished flush of the previous owner"
+            " (%d session(s), %d channel(s))",
+            partition,
+            len(sessions),
+            len(channels),
+        )
+    await asyncio.gather(*await engine.channel_writer.write({key: value}, partition))
+    engine.processor.recovered(partition)
+
+
 def _caught_up(consumer: Any, message: Message) -> bool:
     """Did this batch reach the end of its partition? If not, more of the source is on its way
     (a backlog, or records that arrived since the fetch) and the merge waits for it."""
@@ -265,6 +293,8 @@ def _caught_up(consumer: Any, message: Message) -> bool:
 async def _decide(engine: Engine, partition: int) -> None:
     """Apply what the merge of ``partition`` releases now, publish the decisions, write the
     changed states; messages whose events are all applied are acked once that is durable."""
+    if engine.processor.needs_recovery(partition):
+        await _recover(engine, partition)
     outcome = engine.processor.run(partition, engine.live.policy, time.time())
     send = engine.app.producer.send
     sent = []
@@ -272,35 +302,42 @@ async def _decide(engine: Engine, partition: int) -> None:
         now = time.time()
         decisions_topic = engine.decisions_topic_name
         enforcement_topic = engine.enforcement_topic_name
+        records = []
         for decision, _ in outcome.decisions:
             decision = msgspec.structs.replace(decision, decided_at=now)
             key = decision.session_id.encode()
+            record = enforcement_record(decision)
+            records.append(record)
             sent.append(
                 await send(decisions_topic, key, encode_decision(decision), None, None, None)
             )
-            sent.append(
-                await send(
-                    enforcement_topic,
-                    key,
-                    encode_record(enforcement_record(decision)),
-                    None,
-                    None,
-                    None,
-                )
-            )
+            sent.append(await send(enforcement_topic, key, encode_record(record), None, None, None))
             engine.hub.publish(decision)
             metrics.DECISIONS.labels(action=decision.action).inc()
+        # Redis at once (the fast path); the enforcement topic stays the durable path.
+        engine.fast_redis.submit(records)
         for _, source_ts in outcome.decisions:
             metrics.PROCESSING_LATENCY.observe(max(0.0, now - source_ts))
-        # The states about to be written mark these events as applied: were they to reach the
+        engine.unconfirmed.extend(sent)
+    if outcome.sessions or outcome.channels or outcome.marker is not None or outcome.completed:
+        # The states about to be written mark events as applied: were they to reach the
         # changelog before the decisions reach the broker, a kill -9 in between would lose the
-        # decisions for good (the restarted worker skips the applied events). So the decisions
-        # are acknowledged first; the other way round a crash only repeats decisions, with the
-        # same ids, which ClickHouse's ReplacingMergeTree and Redis' idempotent writes absorb.
-        await asyncio.gather(*sent)
-    sent.extend(await engine.session_writer.write(outcome.sessions, partition))
-    sent.extend(await engine.channel_writer.write(outcome.channels, partition))
-    engine.decide_confirmations.after(sent, outcome.completed)  # type: ignore[arg-type]
+        # decisions for good (the restarted worker skips the applied events). So every decision
+        # sent so far is acknowledged first; the other way round a crash only repeats
+        # decisions, with the same ids, which ClickHouse's ReplacingMergeTree and Redis'
+        # idempotent writes absorb. Awaited once per flush, not per batch: a broker round trip
+        # per batch was the decide agent's main wait in live traffic.
+        await _confirm_decisions(engine)
+    # One flush epoch (engine.runtime.epochs): the states, durable, then the marker that
+    # commits them; only then are the messages whose events they hold acked.
+    states = await engine.session_writer.write(outcome.sessions, partition)
+    states.extend(await engine.channel_writer.write(outcome.channels, partition))
+    if states:
+        await asyncio.gather(*states)
+    if outcome.marker is not None:
+        key, value = outcome.marker
+        await asyncio.gather(*await engine.channel_writer.write({key: value}, partition))
+    engine.decide_confirmations.after([], outcome.completed)  # type: ignore[arg-type]
     if outcome.newest_ts > engine.newest_ts:
         engine.newest_ts = outcome.newest_ts
         metrics.LAST_EVENT_TS.set(outcome.newest_ts)

@@ -35,7 +35,7 @@ from engine.runtime.rawlog import RawCdnBuffer
 from engine.runtime.settings import RuntimeSettings
 from engine.schemas import INPUT_TOPICS
 from engine.sinks.clickhouse import ClickHouseWriter
-from engine.sinks.redis_enforcement import RedisEnforcer
+from engine.sinks.redis_enforcement import FastPath, RedisEnforcer
 
 log = logging.getLogger("engine.runtime")
 
@@ -176,6 +176,10 @@ class Engine:
         self.redis = RedisEnforcer(
             settings.redis_url, settings.redis_key_prefix, rt.action_ttl_s, rt.redis_pending_max
         )
+        self.fast_redis = FastPath(self.redis)
+        # Decisions and enforcement records sent but not yet known durable: awaited before the
+        # next table write (see engine.runtime.agents._decide).
+        self.unconfirmed: list[Any] = []
         self.hub = DecisionHub()
         self.raw_cdn = RawCdnBuffer(rt.raw_cdn_sample)
         self.processor = DecisionProcessor(
@@ -249,4 +253,5 @@ class Engine:
     async def stop_resources(self) -> None:
         self.hub.close()
         await self.live.stop()
+        await self.fast_redis.close()
         await self.redis.close()

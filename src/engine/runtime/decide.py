@@ -13,13 +13,14 @@ the ingest agent) and is skipped for that state. Session and channel are marked 
 a crash between writing one and the other repairs itself: the missing half is applied on the
 replay, against a throw-away copy of the half that already has it.
 
-Table values are ``HEADER + msgpack``: the header (partition, newest event time) lets the
-periodic sweep find idle keys of a partition without decoding every value.
+Table values are an :mod:`engine.runtime.epochs` header, the value's previous version and
+msgpack: the header (partition, newest event time, flush epoch) lets the periodic sweep find
+idle keys of a partition without decoding every value, and the epoch and previous version let
+a new owner of the partition undo a flush that a crash cut in half (see that module).
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
@@ -35,11 +36,11 @@ from engine.detect import (
     session_expired,
     step,
 )
+from engine.runtime import epochs
 from engine.runtime.envelope import Envelope
 from engine.runtime.reorder import Released, ReorderBuffer
 from engine.schemas import Decision
 
-HEADER = struct.Struct(">Hd")  # partition, newest event time of the state
 SWEEP_EVERY_S = 60.0  # event time between sweeps of a partition's idle keys
 VIEWER_WINDOW_S = 60.0  # a session counts as a viewer for this long after its last event
 
@@ -61,21 +62,24 @@ _SESSION_STATE = msgspec.msgpack.Decoder(SessionState)
 _CHANNEL_STATE = msgspec.msgpack.Decoder(ChannelState)
 
 
-def encode_record(partition: int, record: SessionRecord | ChannelRecord) -> bytes:
-    return HEADER.pack(partition, record.state.last_ts) + _ENCODER.encode(record)
+def encode_record(
+    partition: int, record: SessionRecord | ChannelRecord, epoch: int = 0, old: bytes | None = None
+) -> bytes:
+    """A table value written by flush ``epoch``; ``old`` is the key's value before it."""
+    return epochs.encode_value(partition, record.state.last_ts, epoch, _ENCODER.encode(record), old)
 
 
 def decode_session_record(raw: bytes) -> SessionRecord:
-    return _SESSION.decode(raw[HEADER.size :])
+    return _SESSION.decode(epochs.payload(raw))
 
 
 def decode_channel_record(raw: bytes) -> ChannelRecord:
-    return _CHANNEL.decode(raw[HEADER.size :])
+    return _CHANNEL.decode(epochs.payload(raw))
 
 
 def read_header(raw: bytes) -> tuple[int, float]:
     """(partition, newest event time) of a stored value."""
-    return HEADER.unpack_from(raw)
+    return epochs.header(raw)[:2]
 
 
 def _copy_session(state: SessionState) -> SessionState:
@@ -92,6 +96,8 @@ class BatchOutcome:
     sessions: dict[str, bytes] = field(default_factory=dict)  # changed: key -> table value
     channels: dict[str, bytes] = field(default_factory=dict)
     completed: list[Hashable] = field(default_factory=list)  # tokens whose events all applied
+    # (key, value) of the partition's epoch marker, to write once the states are durable
+    marker: tuple[str, bytes] | None = None
     events: int = 0
     duplicates: int = 0
     errors: int = 0
@@ -112,6 +118,8 @@ class _Partition:
     next_sweep: float = float("-inf")
     # channel -> session -> its record, for viewer counts (newest event time, enforced action)
     viewers: dict[str, dict[str, SessionRecord]] = field(default_factory=dict)
+    committed: int = 0  # the last flush epoch known durable
+    recovered: bool = False  # a flush cut short by the previous owner has been undone
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,33 @@ class DecisionProcessor:
         """Events held in each partition's merge (for stats)."""
         return {str(p): len(part.reorder) for p, part in self._parts.items()}
 
+    def needs_recovery(self, partition: int) -> bool:
+        return not self._part(partition).recovered
+
+    def recovery(
+        self,
+        partition: int,
+        stored_sessions: Iterable[tuple[str, bytes | None]],
+        stored_channels: Iterable[tuple[str, bytes | None]],
+    ) -> tuple[dict[str, bytes | None], dict[str, bytes | None], tuple[str, bytes]]:
+        """What a new owner writes before it applies anything to ``partition``: rewrites that
+        undo an unfinished flush of the previous owner, then the marker reserving the next
+        epoch. Call :meth:`recovered` once both are durable."""
+        part = self._part(partition)
+        key = epochs.marker_key(partition)
+        committed, _ = epochs.decode_marker(self._load_channel(key))
+        part.committed = committed
+        part.sessions.clear()
+        part.channels.clear()
+        return (
+            epochs.rollback(stored_sessions, partition, committed),
+            epochs.rollback(stored_channels, partition, committed),
+            (key, epochs.encode_marker(partition, committed, committed + 1)),
+        )
+
+    def recovered(self, partition: int) -> None:
+        self._part(partition).recovered = True
+
     def needs_tick(self, now: float, tick_s: float) -> list[int]:
         """Partitions with events held in the merge, or changes not yet flushed, for a while:
         without new input nobody would release them."""
@@ -233,8 +268,22 @@ class DecisionProcessor:
             or now - part.flushed_at >= self.flush_s
             or len(part.dirty_s) + len(part.dirty_c) >= self._max_dirty
         ):
-            out.sessions = {sid: encode_record(partition, r) for sid, r in part.dirty_s.items()}
-            out.channels = {cid: encode_record(partition, r) for cid, r in part.dirty_c.items()}
+            if part.dirty_s or part.dirty_c:
+                epoch = part.committed + 1  # reserved by the marker of the previous flush
+                load_s, load_c = self._load_session, self._load_channel
+                out.sessions = {
+                    sid: encode_record(partition, r, epoch, load_s(sid))
+                    for sid, r in part.dirty_s.items()
+                }
+                out.channels = {
+                    cid: encode_record(partition, r, epoch, load_c(cid))
+                    for cid, r in part.dirty_c.items()
+                }
+                out.marker = (
+                    epochs.marker_key(partition),
+                    epochs.encode_marker(partition, epoch, epoch + 1),
+                )
+                part.committed = epoch
             out.completed = part.done
             part.dirty_s, part.dirty_c, part.done = {}, {}, []
             part.flushed_at = now
@@ -350,7 +399,9 @@ class DecisionProcessor:
         stale_c = [
             key
             for key, raw in stored_channels
-            if raw is not None and _stale(raw, partition, now, CHANNEL_IDLE_S)
+            if raw is not None
+            and not epochs.is_marker(key)
+            and _stale(raw, partition, now, CHANNEL_IDLE_S)
         ]
         for key in stale_s:
             part.sessions.pop(key, None)
@@ -389,5 +440,5 @@ class DecisionProcessor:
 
 
 def _stale(raw: bytes, partition: int, now: float, idle_s: float) -> bool:
-    owner, last_ts = HEADER.unpack_from(raw)
+    owner, last_ts, _ = epochs.header(raw)
     return owner == partition and now - last_ts > idle_s

@@ -32,6 +32,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.schemas import INPUT_TOPICS
+
 Released = tuple[Any, str, int, float]  # event, source, offset, Kafka timestamp
 
 
@@ -56,9 +58,24 @@ class _Segment:
         self.i = 0
 
 
+_TOPIC_ORDER = {topic: i for i, topic in enumerate(INPUT_TOPICS)}
+
+
+def source_rank(source: str) -> tuple[int, int, str]:
+    """Where a source's events go among events of the same event time: a fixed order (input
+    topic, then partition), so a restarted worker breaks ties exactly as the first one did,
+    whatever order the sources happen to be heard from in."""
+    topic, _, partition = source.rpartition(":")
+    return (
+        _TOPIC_ORDER.get(topic, len(_TOPIC_ORDER)),
+        int(partition) if partition.isdigit() else -1,
+        source,
+    )
+
+
 @dataclass
 class _Source:
-    rank: int
+    rank: tuple[int, int, str]
     queue: deque[_Segment] = field(default_factory=deque)
     clock: float = float("-inf")  # newest event time this source has delivered
     released: float = float("-inf")  # running max event time of what was released
@@ -110,7 +127,7 @@ class ReorderBuffer:
             self._started = now
         src = self._sources.get(source)
         if src is None:
-            src = self._sources[source] = _Source(rank=len(self._sources))
+            src = self._sources[source] = _Source(rank=source_rank(source))
         src.seen = now
         src.lagging = not caught_up
         if clock > src.clock:
@@ -150,7 +167,7 @@ class ReorderBuffer:
         mark = self.watermark(now)
         if everything or self._size > self.max_items:
             mark = float("inf")
-        picked: list[tuple[float, int, int, Any, str, int, float, Hashable]] = []
+        picked: list[tuple[float, tuple[int, int, str], int, Any, str, int, float, Hashable]] = []
         pending = self._pending
         for name, src in self._sources.items():
             queue = src.queue

@@ -11,10 +11,14 @@ a stock Faust agent 3-6k msg/s at ~20 % CPU):
    busy partition cannot be fetched until that long-poll returns: one batch per ~1.5 s, so 3.5k
    to 15k records/s whatever the buffers. Instrumented, ``getmany`` took 0.6-0.95 s on most
    calls while the broker had 100k records waiting. Fix: while records flow the long-poll is
-   5 ms; when a fetch comes back empty it returns to ``fetch_max_wait_ms`` (a setting, default
+   50 ms; when a fetch comes back empty it returns to ``fetch_max_wait_ms`` (a setting, default
    100 ms), so an idle worker does not poll the broker hundreds of times a second. (With a
    fixed 100 ms the engine still spent most of its time waiting: 116 ms per fetch, agents idle
-   ~45 %.)
+   ~45 %.) Not shorter: Tansu treats the long-poll as its time budget for reading the
+   partitions of one fetch, and at 5 ms it answered the busiest input partitions (cdn-logs,
+   ~1 MB behind) with no records in ~95 % of fetches, so they fell seconds behind in live
+   traffic; at 50 ms every fetch carries them. Apache Kafka answers as soon as records exist,
+   whatever the long-poll.
 2. **Every message takes several event-loop round trips.** ``Consumer._drain_messages`` delivers
    each record with ``wait_first(callback(message), suspend_flow.wait())``: four new tasks, an
    ``asyncio.wait`` and three cancellations per message, then the conductor's per-message decode
@@ -63,7 +67,7 @@ from mode.utils.futures import notify
 
 GETMANY_TIMEOUT_S = 0.1  # an idle worker asks the consumer thread for records 10 times a second
 PREFETCH_BACKOFF_S = 0.005
-BUSY_LONG_POLL_MS = 5
+BUSY_LONG_POLL_MS = 50  # see point 1 of the module docstring
 
 
 class BatchMessage(ConsumerMessage):

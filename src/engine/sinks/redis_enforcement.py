@@ -6,7 +6,11 @@
 
 Writes are idempotent and order-proof: a Lua script sets an action key only if the record is
 not older (event time ``ts``) than what the key holds, so a replayed or reordered record never
-rolls a session back, and it publishes only what it set.
+rolls a session back, and it publishes only what it set. A record identical to what the key
+holds only refreshes the TTL and is not announced again: the decide agent writes each record
+at once (:class:`FastPath`, the low-latency path) and the enforcement agent writes it again
+from the ``enforcement`` topic (the durable path that catches up after an outage or a crash),
+and subscribers hear of it once.
 
 Redis down: :meth:`RedisEnforcer.apply` keeps the newest record per session in a pending map and
 reports failure; the caller holds those Kafka messages un-acked (the commit cannot pass them),
@@ -26,6 +30,8 @@ idempotent.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -41,6 +47,10 @@ log = logging.getLogger("engine.sinks.redis")
 
 SET_IF_NEWER = """
 local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  return 0
+end
 if current then
   local ok, doc = pcall(cjson.decode, current)
   if ok and type(doc) == 'table' and tonumber(doc['ts']) and tonumber(doc['ts']) > tonumber(ARGV[2]) then
@@ -186,6 +196,20 @@ class RedisEnforcer:
         self.backlog = 0
         return True
 
+    async def write_now(self, records: Sequence[EnforcementRecord]) -> bool:
+        """The fast path: write ``records`` if Redis is healthy, else do nothing (False).
+
+        Never stashes and never changes the health state: the durable path (:meth:`apply` from
+        the ``enforcement`` topic) writes the same records again, so it alone decides about
+        outages and catching up."""
+        if not records or not self.healthy:
+            return False
+        try:
+            await self._write(records, mark=False)
+        except (RedisError, OSError):
+            return False
+        return True
+
     async def write_viewers(self, counts: Iterable[tuple[str, int, int]]) -> bool:
         """``(channel_id, raw, counted)`` per channel; best effort (a gauge, rewritten often)."""
         now = f"{time.time():.3f}"
@@ -202,7 +226,7 @@ class RedisEnforcer:
         self._worked()
         return True
 
-    async def _write(self, records: Sequence[EnforcementRecord]) -> None:
+    async def _write(self, records: Sequence[EnforcementRecord], mark: bool = True) -> None:
         ttl = str(self.ttl_s)
         channel = self.channel
         async with self.client.pipeline(transaction=False) as pipe:
@@ -215,7 +239,8 @@ class RedisEnforcer:
                 )
             results = await pipe.execute()
         self.applied += sum(1 for x in results if x == 1)
-        self._worked()
+        if mark:
+            self._worked()
 
     def _worked(self) -> None:
         if self.failing:
@@ -245,6 +270,50 @@ class RedisEnforcer:
         self.failing = True
         self.last_error = _one_line(exc)
         metrics.SINK_WRITE_FAILURES.labels(sink="redis").inc()
+
+
+class FastPath:
+    """Enforcement records written to Redis straight from the decide agent, in the background.
+
+    One writer task drains a queue, so the decide agent never waits on Redis and records keep
+    their order. Best effort by design: when Redis is unhealthy, slow (the queue passes
+    ``max_queued``) or the worker stops, records are skipped here; the enforcement agent
+    writes every one of them from the ``enforcement`` topic anyway (idempotently).
+    """
+
+    def __init__(self, enforcer: RedisEnforcer, max_queued: int = 20_000) -> None:
+        self.enforcer = enforcer
+        self.max_queued = max_queued
+        self.written = 0
+        self.skipped = 0
+        self._queue: list[EnforcementRecord] = []
+        self._task: asyncio.Task | None = None
+
+    def submit(self, records: Sequence[EnforcementRecord]) -> None:
+        if not records:
+            return
+        if len(self._queue) + len(records) > self.max_queued or not self.enforcer.healthy:
+            self.skipped += len(records)
+            return
+        self._queue.extend(records)
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:FLUSH_CHUNK], self._queue[FLUSH_CHUNK:]
+            if await self.enforcer.write_now(batch):
+                self.written += len(batch)
+            else:
+                self.skipped += len(batch)
+
+    async def close(self) -> None:
+        self._queue.clear()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await task
 
 
 def _one_line(exc: BaseException) -> str:
