@@ -12,7 +12,8 @@ import itertools
 import random
 from dataclasses import dataclass, field
 
-from engine.schemas import BaseEvent, CdnLog, ChallengeResult, ChatEvent, PlayerEvent
+from engine.detect import Detector, Policy
+from engine.schemas import BaseEvent, CdnLog, ChallengeResult, ChatEvent, Decision, PlayerEvent
 
 T0 = 1_700_000_000.0
 CHROME_UA = (
@@ -260,3 +261,14 @@ def merge(*viewers: Viewer) -> list[BaseEvent]:
         out.extend(events(v))
     out.sort(key=lambda e: e.ts)
     return out
+
+
+def run(event_list) -> dict[str, Decision]:
+    """Replay ``event_list`` through a default-policy detector: each session's last decision."""
+    detector = Detector(Policy())
+    final: dict[str, Decision] = {}
+    for event in event_list:
+        decision = detector.process(event)
+        if decision is not None:
+            final[decision.session_id] = decision
+    return final

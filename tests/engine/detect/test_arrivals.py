@@ -5,27 +5,15 @@ channel whose audience always came from one network."""
 
 from __future__ import annotations
 
-from detect_builders import IPHONE_UA, PROXY_JA4, SAFARI_JA4, T0, Viewer, merge
+from detect_builders import IPHONE_UA, PROXY_JA4, SAFARI_JA4, T0, Viewer, merge, run
 
-from engine.detect import Detector, Policy
 from engine.detect.state import (
     decode_channel_state,
     encode_state,
     new_channel,
 )
-from engine.schemas import Decision
 
 LOW = dict(rendition="160p30", segment_bytes=80_000)  # the ladder's lowest rung, fetched fast
-
-
-def run(event_list) -> dict[str, Decision]:
-    detector = Detector(Policy())
-    final: dict[str, Decision] = {}
-    for event in event_list:
-        decision = detector.process(event)
-        if decision is not None:
-            final[decision.session_id] = decision
-    return final
 
 
 def audience(n: int = 6) -> list[Viewer]:

@@ -14,22 +14,13 @@ from detect_builders import (
     T0,
     Viewer,
     merge,
+    run,
 )
 
 from engine.detect import Detector, Policy
 from engine.schemas import Decision
 
 ROKU_UA = "Roku/DVP-14.0 (14.0.4.5210-46)"
-
-
-def run(event_list) -> dict[str, Decision]:
-    detector = Detector(Policy())
-    final: dict[str, Decision] = {}
-    for event in event_list:
-        decision = detector.process(event)
-        if decision is not None:
-            final[decision.session_id] = decision
-    return final
 
 
 def audience(n: int = 3, **kw) -> list[Viewer]:

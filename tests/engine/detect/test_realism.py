@@ -13,23 +13,13 @@ from detect_builders import (
     T0,
     Viewer,
     merge,
+    run,
 )
 
-from engine.detect import Detector, Policy
 from engine.schemas import Decision
 
 ROKU_UA = "Roku/DVP-14.0 (14.0.4.5210-46)"
 LOW = dict(rendition="160p30", segment_bytes=80_000)  # the ladder's lowest rung, fetched fast
-
-
-def run(event_list) -> dict[str, Decision]:
-    detector = Detector(Policy())
-    final: dict[str, Decision] = {}
-    for event in event_list:
-        decision = detector.process(event)
-        if decision is not None:
-            final[decision.session_id] = decision
-    return final
 
 
 def audience(n: int = 3) -> list[Viewer]:

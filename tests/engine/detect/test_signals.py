@@ -18,21 +18,11 @@ from detect_builders import (
     Viewer,
     events,
     merge,
+    run,
 )
 
-from engine.detect import Detector, Policy
 from engine.detect.scoring import WEAK
 from engine.schemas import ChallengeResult, Decision
-
-
-def run(event_list) -> dict[str, Decision]:
-    detector = Detector(Policy())
-    final: dict[str, Decision] = {}
-    for event in event_list:
-        decision = detector.process(event)
-        if decision is not None:
-            final[decision.session_id] = decision
-    return final
 
 
 def audience(n: int = 3, **kw) -> list[Viewer]:
