@@ -98,8 +98,30 @@ def seamless_move(s: SessionState, segment_s: float) -> bool:
     return _unnoticed(s) and _within(s.move_gaps, SEAMLESS_GAP_SEGMENTS * segment_s)
 
 
+def seamless_border(s: SessionState, segment_s: float) -> bool:
+    """A desktop browser's change to a consumer network in another country (neither side a
+    hosting or VPN network) with the fetch rhythm unbroken and no stall around it (2026.11.5).
+
+    A home line cannot cross a border, so this is a proxy switching exits, not a person
+    moving. Left out: phones (a roaming SIM's data is routed through its home country, and
+    Wi-Fi to cellular can be seamless with connection migration), Gecko engines (Tor Browser,
+    whose next circuit is built before it is used and exits anywhere), apps, and a change with
+    a stall within ``STALL_NEAR_S`` (a real handover drains the buffer)."""
+    return (
+        s.ua_kind == "browser"
+        and not s.ua_mobile
+        and s.ua_engine in ("chromium", "webkit")
+        and s.switch_stalls == 0
+        and _within(s.border_gaps, SEAMLESS_GAP_SEGMENTS * segment_s)
+    )
+
+
 def seamless_any(s: SessionState, segment_s: float) -> bool:
-    return seamless_change(s, segment_s) or seamless_move(s, segment_s)
+    return (
+        seamless_change(s, segment_s)
+        or seamless_move(s, segment_s)
+        or seamless_border(s, segment_s)
+    )
 
 
 def _unnoticed(s: SessionState) -> bool:
@@ -129,6 +151,28 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
         del joins[0]
     _arrival(c, s.reg_subnet, ts)
     _arrival(c, f"a:{asn}", ts)
+    register_failure(c, s, ts)  # a challenge that came back before the first request
+
+
+def register_failure(c: ChannelState, s: SessionState, ts: float) -> None:
+    """Count a session that failed a challenge (and passed none) in its /24, once per session;
+    a pass afterwards withdraws it: that session showed a person after all."""
+    if s.failure_shared and s.challenge_passed:
+        s.failure_shared = False
+        entry = c.failures.get(s.reg_subnet)
+        if entry is not None:
+            entry[0] -= 1.0
+        return
+    if s.failure_shared or s.challenge_passed or not s.challenge_failed or not s.reg_subnet:
+        return
+    s.failure_shared = True
+    entry = c.failures.get(s.reg_subnet)
+    if entry is None:
+        c.failures[s.reg_subnet] = [1.0, ts]
+    else:
+        entry[0] += 1.0
+        if ts > entry[1]:
+            entry[1] = ts
 
 
 def _arrival(c: ChannelState, key: str, ts: float) -> None:
@@ -281,6 +325,9 @@ def _rotate(c: ChannelState, minute: int) -> None:
     gone = [key for key, stats in c.arrivals.items() if stats[0] < horizon]
     for key in gone:
         del c.arrivals[key]
+    gone = [key for key, entry in c.failures.items() if entry[1] < horizon]
+    for key in gone:
+        del c.failures[key]
 
 
 def _bucket_for(c: ChannelState, minute: int) -> dict[str, int] | None:
@@ -336,6 +383,10 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             cluster = arrival_cluster(c, s.reg_asn, s.reg_subnet, s.last_ts)
             if cluster > s.cluster_joins:
                 s.cluster_joins = cluster
+    if s.failure_shared:
+        # The current count, not a maximum: a neighbour's pass withdraws its failure.
+        entry = c.failures.get(s.reg_subnet)
+        s.subnet_failures = int(entry[0]) - 1 if entry is not None else 0
     if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from engine.detect.cadence import decide
 from engine.detect.channel import (
     VOTE_AFTER_STEPS,
+    register_failure,
     register_grid,
     register_heights,
     register_network,
@@ -77,6 +78,7 @@ def _advance(
         update_chat(s, event)
     elif cls is ChallengeResult:
         update_challenge(s, event)
+        register_failure(c, s, ts)
         force = True
     return decide(s, c, policy, force=force)
 

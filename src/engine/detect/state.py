@@ -81,6 +81,11 @@ class SessionState(msgspec.Struct, kw_only=True):
     switch_gaps: list[float] = msgspec.field(default_factory=list)  # request gap at ASN changes
     # request gap at moves to another /24 (v6 /48) within one ASN and IP family (2026.11.4)
     move_gaps: list[float] = msgspec.field(default_factory=list)
+    # request gap at changes to another country's consumer network, neither side a hosting
+    # (VPN) network (2026.11.5): a residential line cannot cross a border between requests
+    border_gaps: list[float] = msgspec.field(default_factory=list)
+    last_stall_ts: float = -1.0
+    switch_stalls: int = 0  # ASN changes with a player stall within STALL_NEAR_S (either order)
     countries: list[str] = msgspec.field(default_factory=list)
     last_country: str = ""
     country_switches: int = 0  # country changes between requests of one IP family
@@ -138,6 +143,8 @@ class SessionState(msgspec.Struct, kw_only=True):
     challenge_passed: int = 0
     challenge_failed: int = 0
     challenge_automation: int = 0  # failures the challenge itself attributed to automation
+    failure_shared: bool = False  # this session's failure was counted in its channel's /24
+    subnet_failures: int = 0  # other sessions of this /24 on the channel that failed one
 
     # --- channel context, as this session last saw it (maxima, so they converge) -----------
     context_ts: float = -1e18  # event time this session last read its channel's counts
@@ -199,6 +206,9 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # The channel's last RECENT_JOINS arrivals: (event time, ASN, /24 or /48, on an address no
     # other session of the channel was using). Bounded; the baseline arrivals are compared with.
     recent_joins: list[tuple[float, int, str, bool]] = msgspec.field(default_factory=list)
+    # Sessions that failed a challenge, per /24 (v6 /48): [sessions, event time of the last].
+    # Dropped after ARRIVAL_KEEP_S without a new failure, so it holds the recent ones (2026.11.5).
+    failures: dict[str, list[float]] = msgspec.field(default_factory=dict)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

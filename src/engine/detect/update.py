@@ -18,6 +18,10 @@ from engine.schemas import CdnLog, ChallengeResult, ChatEvent, PlayerEvent
 MAX_GAP_S = 60.0  # a longer silence between segment fetches is a pause, not a fetch rhythm
 MAX_PLAYER_GAP_S = 120.0
 IDLE_POLL_S = 10.0
+# A network handover drains the buffer while connections are rebuilt: a stall this close to
+# an ASN change (before or after: the player's report and the CDN log are separate streams)
+# is the handover's.
+STALL_NEAR_S = 20.0
 RECENT_SEGMENTS = 6
 # Tor renews circuits every ten minutes and people change networks a few times a session; a
 # rotating proxy can switch every request. Changes closer together than this are "rapid".
@@ -78,8 +82,13 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
             # A new address of the same operator (a return to an earlier one is NAT churn).
             _subnet_move(s, prev_ip, ip, ts - prev_ts)
     if asn != s.last_asn:
-        _asn_change(s, asn, e.country, (":" in ip) == (":" in s.last_ip_prev), ts, prev_ts)
+        was_hosting = s.last_asn_hosting
+        same_family = (":" in ip) == (":" in s.last_ip_prev)
+        crossed = s.last_country != e.country and bool(s.last_country)
+        _asn_change(s, asn, e.country, same_family, ts, prev_ts)
         s.last_asn_hosting = asn in HOSTING_ASNS
+        if crossed and same_family and not (was_hosting or s.last_asn_hosting):
+            _border_change(s, ts - prev_ts)
     elif moved:
         s.net_moves += 1
     if s.last_asn_hosting:
@@ -222,6 +231,12 @@ def _subnet_move(s: SessionState, prev_ip: str, ip: str, gap: float) -> None:
         s.move_gaps.append(round(gap, 3))
 
 
+def _border_change(s: SessionState, gap: float) -> None:
+    """Record the request gap at a change to a consumer network in another country."""
+    if gap >= 0 and len(s.border_gaps) < MAX_KEYS:
+        s.border_gaps.append(round(gap, 3))
+
+
 def _asn_change(
     s: SessionState, asn: int, country: str, same_family: bool, ts: float, prev_ts: float
 ) -> None:
@@ -231,6 +246,8 @@ def _asn_change(
         s.asn_switches += 1
         if s.asn_switch_ts >= 0 and 0 <= ts - s.asn_switch_ts < RAPID_SWITCH_S:
             s.rapid_switches += 1
+        if s.last_stall_ts >= 0 and abs(ts - s.last_stall_ts) <= STALL_NEAR_S:
+            s.switch_stalls += 1
         if ts > s.asn_switch_ts:
             s.asn_switch_ts = ts
         gap = ts - prev_ts
@@ -331,6 +348,10 @@ def update_player(s: SessionState, e: PlayerEvent) -> None:
         s.p_state = P_PLAYING
     elif typ == "stall":
         s.stalls += 1
+        if s.asn_switch_ts >= 0 and abs(ts - s.asn_switch_ts) <= STALL_NEAR_S:
+            s.switch_stalls += 1  # the change came first (or its stall was reported late)
+        if ts > s.last_stall_ts:
+            s.last_stall_ts = ts
         if s.p_state == P_NONE:
             s.p_state = P_PLAYING
     elif typ == "rendition_change":

@@ -215,7 +215,9 @@ def watch(w: WatchPlan) -> Iterator[Emitted]:
         inited = rend.name
         t_tick = t + rnd() * SEG
         if pev is not None:
-            t_hb = t + rnd() * period
+            # A timer that was already running: a swarm's grid timer keeps its shared phase
+            # (its first beat in the window is on the grid, not at a random offset).
+            t_hb = next_hb(t) if hb_mode == "grid" else t + rnd() * period
         joined = bool(uid)
         if w.background_after >= 0:
             visible = False

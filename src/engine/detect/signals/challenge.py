@@ -5,6 +5,8 @@ from __future__ import annotations
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
+SUBNET_FAILURES = 2  # other sessions of the same /24 on the channel that failed a challenge
+
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
     if s.challenge_failed:
@@ -14,3 +16,7 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
             s.challenge_failed - s.challenge_automation, 3
         )
         add((min(z, 2.0), "challenge_failed"))
+        if s.subnet_failures >= SUBNET_FAILURES and not s.challenge_passed:
+            # Two more sessions of this /24 on this channel failed a challenge recently: people
+            # fail now and then, independently; one operator's clients fail together. Medium.
+            add((0.45, "challenge_failed_subnet"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
+LOCKSTEP_STRONG_SURPRISE = 8.0
+
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
     audience = max(s.channel_sessions, 1)
@@ -50,15 +52,20 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
     if s.cluster_joins:
         # This session's operator fed the channel a run of viewers, each on its own address, a
         # few per /24, at a steady beat, far more than it ever sent the channel before: one
-        # scheduler rotating rented addresses, not a NAT'd crowd or a raid. Medium.
-        add((0.45, "arrival_cluster"))
+        # scheduler rotating rented addresses, not a NAT'd crowd or a raid. Medium; strong in
+        # a hosting network (2026.11.5): people do not live in data centres, and the people
+        # who borrow its addresses (VPN users) share a few exits, which the cluster's
+        # one-address-each test leaves out.
+        add((0.75 if f.hosting else 0.45, "arrival_cluster"))
     if s.join_burst >= 4.0:
         add((0.2, "join_burst"))  # raids and "we're live" notifications do this too
     hb_cv = f.hb_cv
     if s.lockstep_peers >= 4 and s.lockstep_surprise >= 4.0 and 0 <= hb_cv < 0.004:
         # Several precise timers on one phase grid: one controller, not many people. A raid
-        # lands people together too, but their timers start seconds apart and drift, so it
-        # only counts as strong for a timer precise to a few milliseconds that sits in a large
-        # grid or has held its place in one for three minutes.
-        strong = hb_cv < 0.003 and (s.lockstep_surprise >= 8.0 or s.lockstep_minutes >= 3)
+        # lands people together too, but their timers start seconds apart, so it only counts
+        # as strong for a timer precise to a few milliseconds in a grid far denser than a raid
+        # makes by chance. Holding a place in a grid for minutes no longer makes it strong
+        # (2026.11.5): a raider's app or browser whose timer does not drift holds its place
+        # as well (held-out raid parties were challenged so, with 6 peers at surprise 5.4).
+        strong = hb_cv < 0.003 and s.lockstep_surprise >= LOCKSTEP_STRONG_SURPRISE
         add((0.75 if strong else 0.5, "heartbeat_lockstep"))

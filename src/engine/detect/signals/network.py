@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.detect.channel import (
     SEAMLESS_GAP_SEGMENTS,
     seamless_any,
+    seamless_border,
     seamless_change,
     seamless_move,
 )
@@ -52,6 +53,13 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # no stall: a residential proxy rotating its exit inside one ISP. A new DHCP lease or
         # NAT mapping costs a reconnect; carrier NAT (phones) is left out. Medium.
         add((0.45, "seamless_address_change"))
+    elif seamless_border(s, f.segment_s):
+        # A desktop browser moved to a consumer network in another country between two
+        # requests of its fetch rhythm, with no stall: a home line does not cross borders, a
+        # residential proxy switching exits does. Medium (with the border crossing itself,
+        # ``country_hopping``, it suppresses); VPN and hosting networks, phones, Gecko
+        # (Tor Browser) and changes with a stall are never read.
+        add((0.45, "seamless_network_change"))
     if s.seamless_cohort >= COHORT and seamless_any(s, f.segment_s):
         # Other viewers of this channel changed network without a beat at the same time:
         # exits of one rotating pool, not a phone here and a Tor circuit there.

@@ -23,6 +23,13 @@ from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
 EXACT_TIMER_SD_S = 0.001  # a browser's heartbeat gaps spread wider than a millisecond
+# In a data centre a driven browser's clock is measured over a short, quiet path: two
+# milliseconds is still tighter than a page's timer plus a home link's delay jitter (2026.11.5).
+EXACT_TIMER_SD_HOSTING_S = 0.002
+# Gaps equal to a quarter of a millisecond beat after beat are not measured but written: a
+# forger computing timestamps (2026.11.5); no page timer and no network path is that steady.
+WRITTEN_TIMER_SD_S = 0.00025
+WRITTEN_TIMER_GAPS = 8
 EXACT_TIMER_GAPS = 6  # three minutes of 30 s heartbeats
 ABR_MIN_SEGMENTS = 60  # two minutes of 2 s segments
 ABR_IDLE_LINK = 0.2  # downloads took under a fifth of the time: room for a rung or two more
@@ -38,13 +45,17 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         and s.ua_kind == "browser"
         and s.ua_engine in ("chromium", "webkit")
         and f.mismatch_share < 0.5
-        and math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)) < EXACT_TIMER_SD_S
     ):
+        sd = math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1))
         # Hidden tabs are left out (browsers align their timers to whole seconds), and so are
         # Gecko and UA-switched browsers, whose privacy modes clamp the clock. In a data centre
         # (2026.11.4) it is strong: a browser on a machine clock in a rented machine is a
-        # driven browser; a VPN user's or a cloud desktop's browser still jitters.
-        add((0.75 if f.hosting else 0.5, "browser_timer_exact"))
+        # driven browser; a VPN user's or a cloud desktop's browser still jitters. Anywhere,
+        # gaps equal to a quarter millisecond over eight beats are written, not timed (2026.11.5).
+        if sd < WRITTEN_TIMER_SD_S and s.hb_gap_n >= WRITTEN_TIMER_GAPS:
+            add((0.75, "browser_timer_exact"))
+        elif sd < (EXACT_TIMER_SD_HOSTING_S if f.hosting else EXACT_TIMER_SD_S):
+            add((0.75 if f.hosting else 0.5, "browser_timer_exact"))
     heights = s.seg_heights
     if (
         heights
