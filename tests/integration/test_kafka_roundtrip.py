@@ -19,6 +19,8 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
+from engine.kafkameta import exact_end_offsets
+
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(150)]
 
 PARTITIONS = 4
@@ -308,3 +310,25 @@ async def assert_group_description(
         assert protocol == ""
         assert assignments == [None] * len(members)
         assert group not in listed
+
+
+async def test_exact_end_offsets_reach_the_end_of_a_multi_record_batch(
+    kafka_bootstrap: str, kafka_flavour: str, topic: str, producer: AIOKafkaProducer
+) -> None:
+    """What the worker's table recovery reads up to. Tansu's ListOffsets stops after the first
+    record of the newest batch; a restarted worker that recovered its tables only that far
+    lost its predecessor's last state writes, and the events they had applied."""
+    key = next(iter(KEY_PARTITION))
+    await append_batch(producer, topic, key, 1)
+    base = await append_batch(producer, topic, key, 6)
+    tp = TopicPartition(topic, KEY_PARTITION[key])
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        listed = await consumer.end_offsets(tps(topic))
+        exact = await exact_end_offsets(consumer, listed)
+    finally:
+        await consumer.stop()
+    assert listed[tp] == (base + 6 if kafka_flavour == "apache" else base + 1)
+    assert exact[tp] == base + 6
+    assert {p: o for p, o in exact.items() if p != tp} == {p: 0 for p in tps(topic) if p != tp}

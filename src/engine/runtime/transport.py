@@ -46,24 +46,49 @@ Faust #606 (an offset committed past a message still in flight): ``Consumer._new
 commits the first run of consecutive acked offsets and only refuses when the run starts *more
 than one* past the committed offset, so with message N in flight and N+1.. acked it commits past
 N; with no committed offset yet it does not check at all. This consumer never commits past the
-lowest tracked, un-acked message of the current generation, whatever the acks say. The engine
-also avoids out-of-order acks by construction: every acking stream has concurrency 1, values
-are raw bytes (so the conductor never acks a message early on a decode error), and each agent
-acks a batch only after its side effects (published records, sink writes) are confirmed.
+lowest un-acked message of the current generation, tracked or still waiting in a stream queue,
+whatever the acks say. The engine also avoids out-of-order acks by construction: every acking
+stream has concurrency 1, values are raw bytes (so the conductor never acks a message early on
+a decode error), and each agent acks a batch only after its side effects (published records,
+sink writes, durable state) are confirmed.
+
+Three more ways Faust loses a message around a restart, each found by ``kill -9`` tests
+(``tests/integration/test_worker_crash.py``) and closed here:
+
+- Faust's compiled stream iterator (``faust._cython.streams``) acks an event by inlining the
+  consumer's bookkeeping instead of calling ``Consumer.ack``, so a message an agent *held* was
+  acked anyway when its body returned: the decide agent's events, still in the merge and in no
+  durable state, were committed. :func:`configure` switches streams to Faust's Python iterator,
+  which acks through ``Consumer.ack``; with batch delivery it runs once per batch.
+- Until recovery ends, a stream skips (and acks) what reaches it, and flow control's final
+  ``resume()`` empties every stream queue. Records fetched meanwhile were gone, and the commit
+  passed them. Nothing but table changelogs goes to a stream while a rebalance is under way
+  (:meth:`Consumer._streams_take`); and whatever a queue clearing still drops (the resume of
+  standby reading comes after the rebalance ends) is fetched again from the first message no
+  agent took (:meth:`Consumer._queues_cleared`).
+- Table recovery reads each changelog up to ListOffsets' end offset, which Tansu under-reports
+  after a multi-record batch (docs/brokers.md, section 1): a restarted worker lost its
+  predecessor's last state writes. :meth:`Consumer.highwaters` takes the fetch high watermark.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+import faust.streams as faust_streams
 from faust.serializers.schemas import Schema
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, ConsumerMessage, Message
 from faust.types.tuples import ack_lock
 from faust.utils.functional import consecutive_numbers
 from mode.utils.futures import notify
+
+from engine.kafkameta import exact_end_offsets
+
+log = logging.getLogger("engine.runtime.transport")
 
 GETMANY_TIMEOUT_S = 0.1  # an idle worker asks the consumer thread for records 10 times a second
 PREFETCH_BACKOFF_S = 0.005
@@ -128,6 +153,17 @@ class Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._held: set[Message] = set()
+        # Delivered to a stream's queue, not yet taken by its agent (see _queues_cleared).
+        self._queued: set[Message] = set()
+        self._rewind: dict[TP, int] = {}
+        flow_control = self.app.flow_control
+        clear = flow_control.clear
+
+        def clear_and_rewind() -> None:
+            clear()
+            self._queues_cleared()
+
+        flow_control.clear = clear_and_rewind  # resume() calls it too
 
     def hold(self, message: Message) -> None:
         """Refuse to ack ``message`` until :meth:`release`: it stays in flight for the commit.
@@ -151,6 +187,43 @@ class Consumer(faust_aiokafka.Consumer):
     @property
     def held(self) -> int:
         return len(self._held)
+
+    async def perform_seek(self) -> None:
+        self._rewind.clear()  # every partition goes back to its commit: nothing to redo
+        await super().perform_seek()
+
+    def _queues_cleared(self) -> None:
+        """Faust empties every stream queue when flow control resumes (the end of each
+        recovery, the start of reading standbys) and on revocation. Messages still waiting
+        there were never tracked, so the commit would pass them and they were lost (seen
+        after a restart: the first batches of the channel backlog, delivered while recovery
+        finished, never reached the decide agent). Fetch them again from the lowest."""
+        for message in self._queued:
+            if not message.tracked and not message.acked:
+                tp = message.tp
+                offset = self._rewind.get(tp)
+                if offset is None or message.offset < offset:
+                    self._rewind[tp] = message.offset
+        self._queued.clear()
+
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        """End offsets for table recovery that are right on Tansu too (docs/brokers.md, 1).
+
+        Faust restores a table by reading its changelog up to these; ListOffsets alone
+        stops Tansu short of the newest batch's later records, so a restarted worker
+        silently lost the state writes of its predecessor's last flush, and with them the
+        events those writes had applied (already committed, so never read again).
+        """
+        ends = await super().highwaters(*partitions)
+        if self.in_transaction or not any(ends.values()):
+            return ends
+        probe = self._thread._create_client_consumer(self.transport)
+        await probe.start()
+        try:
+            exact = await exact_end_offsets(probe, ends)  # type: ignore[arg-type]
+        finally:
+            await probe.stop()
+        return exact  # type: ignore[return-value]
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return self.thread_class(self, loop=self.loop, beacon=self.beacon)
@@ -196,17 +269,24 @@ class Consumer(faust_aiokafka.Consumer):
         generation_id = app.consumer_generation_id
         read_offset = self._read_offset
         batch_topics = self.batch_topics
-        refetch: list[tuple[TP, int]] = []
+        refetch: dict[TP, int] = {}
+
+        def again(tp: TP, offset: int) -> None:
+            refetch[tp] = min(offset, refetch.get(tp, offset))
+
         stopped = False
         for tp, recs in records.items():
             if not recs:
                 continue
             if stopped or app.consumer_generation_id != generation_id:
                 stopped = True
-                refetch.append((tp, recs[0].offset))
+                again(tp, recs[0].offset)
+                continue
+            if not self._streams_take(tp):
+                again(tp, recs[0].offset)
                 continue
             if active is not None and tp not in active and tp not in self._buffered_partitions:
-                refetch.append((tp, recs[0].offset))
+                again(tp, recs[0].offset)
                 continue
             app.monitor.track_tp_end_offset(tp, self.highwater(tp))
             r_offset = read_offset[tp]
@@ -220,7 +300,7 @@ class Consumer(faust_aiokafka.Consumer):
                     first = r_offset + 1  # cover offsets that hold no record (compaction, markers)
                 if not await self._deliver(BatchMessage(tp, first, recs, generation_id)):
                     stopped = True
-                    refetch.append((tp, recs[0].offset))
+                    again(tp, recs[0].offset)
                     continue
                 read_offset[tp] = recs[-1].offset
             else:
@@ -232,22 +312,47 @@ class Consumer(faust_aiokafka.Consumer):
                         await self._add_gap(tp, r_offset + 1, offset - 1)
                     if not await self._deliver(self._to_message(tp, record)):
                         stopped = True
-                        refetch.append((tp, offset))
+                        again(tp, offset)
                         break
                     read_offset[tp] = offset
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
-        for tp, offset in refetch:
+        rewind, self._rewind = self._rewind, {}
+        for tp, offset in rewind.items():
+            log.info("%s[%d]: fetching again from offset %d", tp.topic, tp.partition, offset)
+            again(tp, offset)
+        for tp, offset in refetch.items():
             if tp in self.assignment():
                 await self.seek(tp, offset)
+        if refetch and app.rebalancing:
+            await asyncio.sleep(0.02)  # recovery is finishing: do not spin on the refetch
+
+    def _streams_take(self, tp: TP) -> bool:
+        """May records of ``tp`` go to a stream now?
+
+        Not while a rebalance is under way (until recovery has ended, streams skip what
+        reaches them, and flow control's final resume empties their queues), except table
+        changelogs, which recovery reads then; and not past records that must be fetched
+        again first (:meth:`_queues_cleared`).
+        """
+        if tp in self._rewind:
+            return False
+        app = self.app
+        if app.rebalancing or not app.flow_control.is_active():
+            return tp.topic in app.tables.changelog_topics
+        return True
 
     async def _deliver(self, message: Message) -> bool:
         """Hand one message to the conductor; False when flow was suspended (rebalance)."""
         if self.suspend_flow.is_set() or not self.flow_active:
             return False
+        if not self._streams_take(message.tp):
+            return False
         try:
             await self.callback(message)
+            if not message.tracked and self.app.topics.acks_enabled_for(message.topic):
+                self._queued.add(message)
         except asyncio.CancelledError:
             # A rebalance clears the stream queues and cancels a put waiting for room.
             task = asyncio.current_task()
@@ -305,7 +410,11 @@ class Consumer(faust_aiokafka.Consumer):
     def _lowest_in_flight(self, tp: TP) -> int | None:
         generation = self.app.consumer_generation_id
         lowest = None
-        for message in list(self._unacked_messages):
+        queued = self._queued
+        for message in list(queued):
+            if message.tracked or message.acked:
+                queued.discard(message)  # taken by its agent: tracked as unacked from now
+        for message in [*self._unacked_messages, *queued]:
             if (
                 message.tp == tp
                 and not message.acked
@@ -382,7 +491,9 @@ def configure(
 ) -> type[Transport]:
     """A Transport class whose consumer batches ``batch_topics``, does not wait for
     ``detached_topics`` on rebalance, and long-polls for at most ``fetch_max_wait_ms``.
-    Classes, not globals, so two apps in one process do not interfere."""
+    Classes, not globals, so two apps in one process do not interfere (the one global: streams
+    use Faust's Python iterator, whose acks go through ``Consumer.ack``; see the module doc)."""
+    faust_streams._CStreamIterator = None
     thread_cls = type(
         "EngineConsumerThread", (ConsumerThread,), {"fetch_max_wait_ms": int(fetch_max_wait_ms)}
     )

@@ -25,6 +25,7 @@ IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
+ROKU_UA = "Roku/DVP-14.0 (14.0.4.5210-46)"
 HEADLESS_UA = CHROME_UA.replace("Chrome/", "HeadlessChrome/")
 CHROME_JA4 = "t13d1516h2_8daaf6152771_02713d6af862"
 FIREFOX_JA4 = "t13d1715h2_5b57614c22b0_3d5424432f57"

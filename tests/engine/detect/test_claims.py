@@ -11,6 +11,7 @@ from detect_builders import (
     FIREFOX_JA4,
     FIREFOX_UA,
     PROXY_JA4,
+    ROKU_UA,
     T0,
     Viewer,
     merge,
@@ -19,8 +20,6 @@ from detect_builders import (
 
 from engine.detect import Detector, Policy
 from engine.schemas import Decision
-
-ROKU_UA = "Roku/DVP-14.0 (14.0.4.5210-46)"
 
 
 def audience(n: int = 3, **kw) -> list[Viewer]:

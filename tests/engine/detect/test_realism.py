@@ -9,6 +9,7 @@ from detect_builders import (
     FIREFOX_JA4,
     FIREFOX_UA,
     IPHONE_UA,
+    ROKU_UA,
     SAFARI_JA4,
     T0,
     Viewer,
@@ -18,7 +19,6 @@ from detect_builders import (
 
 from engine.schemas import Decision
 
-ROKU_UA = "Roku/DVP-14.0 (14.0.4.5210-46)"
 LOW = dict(rendition="160p30", segment_bytes=80_000)  # the ladder's lowest rung, fetched fast
 
 

@@ -9,6 +9,7 @@ from detect_builders import (
     FIREFOX_JA4,
     FIREFOX_UA,
     IPHONE_UA,
+    ROKU_UA,
     SAFARI_JA4,
     T0,
     Viewer,
@@ -21,8 +22,6 @@ from engine.detect.signals import context
 from engine.detect.signals.base import Facts
 from engine.detect.state import decode_channel_state, encode_state, new_channel, new_session
 from engine.schemas import PlayerEvent
-
-ROKU_UA = "Roku/DVP-14.0 (14.0.4.5210-46)"
 
 
 def audience(n: int = 4) -> list[Viewer]:
