@@ -23,7 +23,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from engine.kafkameta import topic_partitions
+from engine.kafkameta import exact_end_offsets, topic_partitions
 from engine.localstack.ports import free_port
 from engine.localstack.process import ManagedProcess
 from engine.schemas import INPUT_TOPICS
@@ -297,25 +297,16 @@ async def _read_all(kafka: str, topic: str) -> list[tuple[bytes | None, bytes | 
         tps = await topic_partitions(kafka, topic)
         if not tps:
             return []
+        # Not ListOffsets alone: Tansu's are short after multi-record batches (docs/brokers.md, 1).
+        ends = await exact_end_offsets(consumer, await consumer.end_offsets(tps))
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        # Stop at the high watermark the fetches report, not at ListOffsets' end offsets:
-        # Tansu's are too small after multi-record batches (docs/brokers.md, section 1).
-        ends = await consumer.end_offsets(tps)
         out = []
-        while True:
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 out.extend((r.key, r.value) for r in records)
-            if batch:
-                continue
-            marks = [consumer.highwater(tp) for tp in tps]
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(
-                pos >= (ends[tp] if mark is None else mark)
-                for pos, mark, tp in zip(positions, marks, tps, strict=True)
-            ):
-                return out
+        return out
     finally:
         await consumer.stop()
 
