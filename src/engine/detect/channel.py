@@ -50,6 +50,10 @@ CLUSTER_MIN_SHARE = 0.25  # of the window's joins ...
 CLUSTER_LIFT = 3.0  # ... and this many times the network's share of the channel's earlier joins
 CLUSTER_MIN_BASELINE = 3  # earlier joins needed to know what is usual for the channel
 ALL = "*"
+# A sticky proxy pool's shape (2026.11.6): this many distinct IPv4 addresses of one /24 on a
+# channel, one desktop session each, standing out against the audience or the ASN's other /24s.
+POOL_MIN_ADDRESSES = 7
+LIFT_MIN_NETS = 3  # uncrowded /24s of the ASN needed to know how its subscribers spread
 SEAMLESS = "sw"  # concurrency key: sessions that changed network without missing a beat
 # A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
 # fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
@@ -275,6 +279,17 @@ def register_heights(c: ChannelState, s: SessionState) -> None:
 def _add_network(counts: dict[str, int], s: SessionState) -> None:
     if not counts.get(s.reg_ip):
         _add(counts, "d" + s.reg_subnet)  # a new address of this /24 in this minute
+    # Per ASN (2026.11.6): its /24s in this minute, and how many of them (and of its
+    # sessions) are in crowded /24s, so a crowded /24 can be compared with the ASN's others.
+    before = counts.get(s.reg_subnet, 0)
+    if not before:
+        _add(counts, f"n:{s.reg_asn}")
+    elif before >= POOL_MIN_ADDRESSES - 1:
+        if before == POOL_MIN_ADDRESSES - 1:
+            _add(counts, f"cn:{s.reg_asn}")
+            counts[f"c:{s.reg_asn}"] = counts.get(f"c:{s.reg_asn}", 0) + POOL_MIN_ADDRESSES
+        else:
+            _add(counts, f"c:{s.reg_asn}")
     _add(counts, s.reg_ip)
     _add(counts, s.reg_subnet)
     _add(counts, f"a:{s.reg_asn}")
@@ -374,6 +389,21 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
         peers = concurrent(c, f"a:{s.reg_asn}") - 1
         if peers > s.peers_asn:
             s.peers_asn = peers
+        if s.subnet_addresses >= POOL_MIN_ADDRESSES - 1:
+            # How this /24 compares with the ASN's uncrowded /24s on the channel (fewer than
+            # POOL_MIN_ADDRESSES sessions), in the same minute: a few rented blocks of an ISP
+            # stand out against its subscribers, who spread over its prefixes one or two per
+            # /24; a carrier-grade NAT's pool fills all its /24s alike.
+            asn = s.reg_asn
+            small_nets = concurrent(c, f"n:{asn}") - concurrent(c, f"cn:{asn}")
+            own = concurrent(c, s.reg_subnet)
+            if small_nets >= LIFT_MIN_NETS and own >= POOL_MIN_ADDRESSES:
+                small = concurrent(c, f"a:{asn}") - concurrent(c, f"c:{asn}")
+                # (each of those /24s holds one session at least: the counts are per minute
+                # and may come from two minutes)
+                lift = own * small_nets / max(small, small_nets)
+                if lift > s.subnet_lift:
+                    s.subnet_lift = round(lift, 2)
         if s.last_ts - s.first_ts <= 600.0:
             regular = max(
                 arrival_regularity(c, s.reg_subnet), arrival_regularity(c, f"a:{s.reg_asn}")
@@ -383,10 +413,15 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             cluster = arrival_cluster(c, s.reg_asn, s.reg_subnet, s.last_ts)
             if cluster > s.cluster_joins:
                 s.cluster_joins = cluster
-    if s.failure_shared:
-        # The current count, not a maximum: a neighbour's pass withdraws its failure.
+    if c.failures:
+        # The current count, not a maximum: a neighbour's pass withdraws its failure. Read for
+        # every session since 2026.11.6 (a pool's members that passed or were never
+        # challenged are judged by their block's failures too, see ``pool_challenges_failed``).
         entry = c.failures.get(s.reg_subnet)
-        s.subnet_failures = int(entry[0]) - 1 if entry is not None else 0
+        if entry is not None:
+            s.subnet_failures = int(entry[0]) - s.failure_shared
+        elif s.subnet_failures:
+            s.subnet_failures = 0
     if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:

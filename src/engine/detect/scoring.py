@@ -144,6 +144,7 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "peers_ip": float(s.peers_ip),
         "peers_subnet": float(s.peers_subnet),
         "subnet_addresses": float(s.subnet_addresses),
+        "subnet_lift": float(s.subnet_lift),
         "lockstep_peers": float(s.lockstep_peers),
         "lockstep_surprise": round(s.lockstep_surprise, 2),
         "lockstep_minutes": float(s.lockstep_minutes),

@@ -156,6 +156,8 @@ class SessionState(msgspec.Struct, kw_only=True):
     peers_ip: int = 0
     peers_subnet: int = 0  # other sessions in the same /24
     subnet_addresses: int = 0  # other addresses of the same /24
+    # sessions of this /24 against the mean of the ASN's other /24s on the channel (2026.11.6)
+    subnet_lift: float = 0.0
     peers_asn: int = 0
     channel_sessions: int = 0
     trickle_joins: int = 0  # joins of a regular arrival cadence from this session's network

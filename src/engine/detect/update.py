@@ -85,9 +85,13 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
         was_hosting = s.last_asn_hosting
         same_family = (":" in ip) == (":" in s.last_ip_prev)
         crossed = s.last_country != e.country and bool(s.last_country)
+        # A change of IP family counts when it reaches a network the session never used
+        # (2026.11.6): a dual-stack household alternates between its two, a proxy exit in
+        # another country is new.
+        counted = same_family or (crossed and asn not in s.asns)
         _asn_change(s, asn, e.country, same_family, ts, prev_ts)
         s.last_asn_hosting = asn in HOSTING_ASNS
-        if crossed and same_family and not (was_hosting or s.last_asn_hosting):
+        if crossed and counted and not (was_hosting or s.last_asn_hosting):
             _border_change(s, ts - prev_ts)
     elif moved:
         s.net_moves += 1

@@ -22,6 +22,7 @@ class Facts:
         "pace",
         "partial_share",
         "playhead_rate",
+        "pool",
         "seg_cv",
         "segment_known",
         "segment_s",
@@ -43,6 +44,7 @@ class Facts:
         self.mismatch_share = 0.0
         self.bad_share = 0.0
         self.hosting = False
+        self.pool = False  # the session's /24 has a sticky proxy pool's shape (proxy_pool)
 
 
 def ramp(x: float, lo: float, hi: float) -> float:

@@ -8,7 +8,17 @@ from engine.detect.state import SessionState
 SUBNET_FAILURES = 2  # other sessions of the same /24 on the channel that failed a challenge
 
 
+POOL_FAILURES = 3  # other sessions of a pool-shaped /24 that failed a challenge and passed none
+
+
 def collect(s: SessionState, f: Facts, add: Add) -> None:
+    if f.pool and s.subnet_failures >= POOL_FAILURES:
+        # A sticky proxy pool's shape (``proxy_pool``) whose other members failed challenges
+        # together (2026.11.6): people pass 97% of challenges; one operator's clients fail
+        # together. The block's failures judge all its members, those that were never
+        # challenged and those that passed one (a solving service passes now and then): a
+        # pass still takes 0.9 off, so a member that passed is suppressed, not challenged.
+        add((0.7, "pool_challenges_failed"))
     if s.challenge_failed:
         # People fail or ignore a challenge now and then (medium); "automation detected" or a
         # second failure is strong.

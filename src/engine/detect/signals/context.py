@@ -7,10 +7,15 @@ crowd to be a real share of the channel's audience or the timers to be machine-p
 
 from __future__ import annotations
 
+from engine.detect.channel import POOL_MIN_ADDRESSES
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
 LOCKSTEP_STRONG_SURPRISE = 8.0
+POOL_LIFT = 3.0  # a /24 holding 3x the mean of its ASN's uncrowded /24s on the channel
+POOL_CROWD_ADDRESSES = (
+    9  # a pool that is a tenth of the audience: nine addresses (until 2026.11.5 too)
+)
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
@@ -28,19 +33,37 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
             add((0.8, "hosting_subnet_crowd"))
         elif s.peers_subnet >= 10:
             add((0.45, "hosting_subnet_crowd"))
-    elif s.subnet_addresses >= 5 and s.peers_subnet >= 0.10 * audience:
+    elif s.subnet_addresses >= 5:
+        crowd = s.peers_subnet >= 0.10 * audience
         one_each = s.peers_subnet <= 1.5 * (s.subnet_addresses + 1)
-        pool_shape = one_each and not s.ua_mobile and ":" not in s.reg_ip[2:]
-        if s.subnet_addresses >= 8 and pool_shape:
-            # Eight or more IPv4 addresses of one /24, one desktop viewer each, a tenth of the
-            # audience: the shape of a sticky proxy pool. A NAT (campus, office) puts many
-            # people behind few addresses, IPv6 hands every device its own address, and a
-            # carrier NAT pool spreads phones over its addresses, so none of them looks so.
+        pool_shape = (
+            one_each
+            and s.subnet_addresses >= POOL_MIN_ADDRESSES - 1
+            and not s.ua_mobile
+            and ":" not in s.reg_ip[2:]
+        )
+        # Since 2026.11.6 a pool also shows against its own ISP: people of one ISP spread
+        # over its prefixes, so a /24 holding three times what the ASN's uncrowded /24s on the
+        # channel hold is a few rented blocks, however big the channel (a tenth of a big
+        # audience is more than any pool). A carrier-grade NAT, or an ISP with few prefixes,
+        # fills its /24s alike. Against the audience it takes nine addresses, as before: a
+        # small channel's viewers of a national ISP with few prefixes fill a /24 too.
+        stands_out = pool_shape and s.subnet_lift >= POOL_LIFT
+        if pool_shape and (
+            stands_out or (crowd and s.subnet_addresses >= POOL_CROWD_ADDRESSES - 1)
+        ):
+            # Seven (standing out in its ISP) or nine (a tenth of the audience) IPv4 addresses
+            # of one /24 or more, one desktop viewer each: the shape of a sticky proxy pool. A
+            # NAT (campus, office) puts many people behind few addresses, IPv6 hands every
+            # device its own address, and a carrier NAT pool spreads phones over its
+            # addresses, so none of them looks so.
+            f.pool = True
             add((0.5, "proxy_pool"))
-        # Many addresses of one /24 on one channel: a proxy pool, or a campus, an office, a
-        # carrier NAT pool. Concentration alone never tells them apart, so it only corroborates
-        # (medium), however large the crowd.
-        add((0.45, "subnet_crowd"))
+        if crowd or stands_out:
+            # Many addresses of one /24 on one channel: a proxy pool, or a campus, an office,
+            # a carrier NAT pool. Concentration alone never tells them apart, so it only
+            # corroborates (medium), however large the crowd.
+            add((0.45, "subnet_crowd"))
     if s.peers_ip >= 10 and not f.hosting:
         add((0.15, "shared_ip_crowd"))  # office and carrier NAT: context only
     if s.trickle_joins >= 20:

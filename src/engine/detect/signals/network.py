@@ -36,10 +36,22 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
             add((0.9 + 0.25 * (min(n_asns, 6) - 3), "session_multi_network"))
         else:
             add((0.5, "session_multi_network"))
-    if seamless >= 2 and rapid >= 1:
+    # A desktop Chromium/WebKit browser that never stalled near a change (2026.11.6): for it,
+    # repeated seamless changes need not be minutes apart. The time limit keeps out Tor
+    # (Gecko, a new circuit every ten minutes or more) and phones moving between Wi-Fi and
+    # cellular; a home line does not change operator again and again without missing a beat.
+    desk = (
+        seamless >= 2
+        and not s.ua_mobile
+        and s.switch_stalls == 0
+        and s.ua_kind == "browser"
+        and s.ua_engine in ("chromium", "webkit")
+    )
+    if seamless >= 2 and (rapid >= 1 or desk):
         # Networks changed again and again, minutes apart, without the fetch rhythm missing
         # a beat (a real handover interrupts it for seconds).
-        add((0.9 if seamless >= 3 and rapid >= 2 else 0.6, "seamless_network_change"))
+        strong = seamless >= 3 and (rapid >= 2 or desk)
+        add((0.9 if strong else 0.6, "seamless_network_change"))
     elif seamless_change(s, f.segment_s):
         # One network change (another operator, same country) that the fetch rhythm and the
         # buffer never noticed: a proxy rotating its exit. Connection migration can do it too
