@@ -70,6 +70,19 @@ def _insert_channel_stats(
     return len(rows)
 
 
+def preload_driver_imports() -> None:
+    """Import what clickhouse-connect would import on the first insert.
+
+    The driver resolves numpy and pandas lazily, on the first insert: about a second of imports
+    with the GIL held, which froze the event loop (and the decision path) mid-stream. Done
+    here, it is part of start-up instead.
+    """
+    from clickhouse_connect.driver import options
+
+    for name in ("np", "pd"):
+        getattr(options, name, None)
+
+
 def dedup_token(topic: str, spans: dict[int, tuple[int, int]], ids: Sequence[str]) -> str:
     """``topic|p:first-last,...|digest``: the batch's place in Kafka plus a digest of its ids."""
     where = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(spans.items()))
@@ -111,6 +124,7 @@ class ClickHouseWriter:
 
     def open(self) -> None:
         """Connect and check the schema is there (fail fast at startup, in a thread)."""
+        preload_driver_imports()
         with self.lock:
             client = self.client()
             try:
