@@ -72,6 +72,12 @@ SINK_WRITE_FAILURES = Counter(
     ["sink"],
     registry=REGISTRY,
 )
+MERGE_RELEASED_EARLY = Counter(
+    "viewbot_merge_released_early",
+    "Events applied ahead of an input partition still catching up (merge buffer full or the "
+    "partition silent too long): event-time order, and so parity with replay, not guaranteed",
+    registry=REGISTRY,
+)
 REDIS_PENDING_ENFORCEMENT = Gauge(
     "viewbot_redis_pending_enforcement",
     "Enforcement writes held back while Redis is unreachable",

@@ -252,6 +252,9 @@ def register_agents(engine: Engine) -> None:
             engine.raw_cdn.dropped += len(lines)
 
 
+_early_note = _Throttle(first=3, every=100)
+
+
 async def _confirm_decisions(engine: Engine) -> None:
     """Wait until every decision (and enforcement record) sent so far is acknowledged."""
     pending, engine.unconfirmed = engine.unconfirmed, []
@@ -338,6 +341,18 @@ async def _decide(engine: Engine, partition: int) -> None:
         key, value = outcome.marker
         await asyncio.gather(*await engine.channel_writer.write({key: value}, partition))
     engine.decide_confirmations.after([], outcome.completed)  # type: ignore[arg-type]
+    if outcome.released_early:
+        metrics.MERGE_RELEASED_EARLY.inc(outcome.released_early)
+        engine.released_early += outcome.released_early
+        if _early_note():
+            log.warning(
+                "partition %d: %d event(s) applied ahead of an input partition still catching"
+                " up (merge full or a source silent too long); order may differ from replay"
+                " (%d so far)",
+                partition,
+                outcome.released_early,
+                engine.released_early,
+            )
     if outcome.newest_ts > engine.newest_ts:
         engine.newest_ts = outcome.newest_ts
         metrics.LAST_EVENT_TS.set(outcome.newest_ts)

@@ -189,6 +189,7 @@ class Engine:
             flush_s=rt.state_flush_s,
         )
         self.detection_errors = 0
+        self.released_early = 0  # events the merge applied out of guaranteed order
         self.newest_ts = 0.0
         self.session_writer = TableWriter(app, self.sessions)
         self.channel_writer = TableWriter(app, self.channels)

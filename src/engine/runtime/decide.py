@@ -102,6 +102,7 @@ class BatchOutcome:
     duplicates: int = 0
     errors: int = 0
     newest_ts: float = 0.0
+    released_early: int = 0  # applied ahead of a source still catching up (see reorder)
 
 
 @dataclass
@@ -261,7 +262,9 @@ class DecisionProcessor:
         """Apply what the merge releases at wall time ``now`` (all of it with ``everything``);
         report changed states and completed messages when a flush is due."""
         part = self._part(partition)
+        early = part.reorder.released_early
         out = self._apply(part, part.reorder.release(now, everything), policy)
+        out.released_early = part.reorder.released_early - early
         part.done.extend(part.reorder.completed())
         if (
             everything

@@ -101,6 +101,9 @@ class ReorderBuffer:
         self._seq = 0
         self._pending: dict[Hashable, int] = {}  # token -> events not yet released
         self._order: deque[Hashable] = deque()  # tokens in arrival order
+        # Events released ahead of a source still catching up (buffer full, or the source
+        # taken for stalled): they may be applied out of event-time order.
+        self.released_early = 0
 
     def __len__(self) -> int:
         return self._size
@@ -160,12 +163,20 @@ class ReorderBuffer:
         ]
         return min(lagging) if lagging else float("inf")
 
+    def _strict_watermark(self) -> float:
+        """The watermark with stalled sources counted too: what release order would honour."""
+        lagging = [s.clock for s in self._sources.values() if s.lagging]
+        return min(lagging) if lagging else float("inf")
+
     def release(self, now: float, everything: bool = False) -> list[Released]:
         """Events that may be applied now, in merged event-time order."""
         if not self._size:
             return []
         mark = self.watermark(now)
-        if everything or self._size > self.max_items:
+        strict = self._strict_watermark()
+        if everything:
+            mark = strict = float("inf")
+        elif self._size > self.max_items:
             mark = float("inf")
         picked: list[tuple[float, tuple[int, int, str], int, Any, str, int, float, Hashable]] = []
         pending = self._pending
@@ -206,6 +217,8 @@ class ReorderBuffer:
                 queue.popleft()
             src.released = running
         self._size -= len(picked)
+        if strict < mark:
+            self.released_early += sum(1 for p in picked if p[0] > strict)
         picked.sort()
         return [(p[3], p[4], p[5], p[6]) for p in picked]
 

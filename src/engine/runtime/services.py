@@ -136,6 +136,7 @@ class RuntimeServices:
             "raw_cdn_dropped": engine.raw_cdn.dropped,
             "config_version": engine.live.version,
             "merge_waiting": engine.processor.waiting(),
+            "merge_released_early": engine.released_early,
         }
         return data
 
