@@ -50,6 +50,14 @@ CLUSTER_MIN_SHARE = 0.25  # of the window's joins ...
 CLUSTER_LIFT = 3.0  # ... and this many times the network's share of the channel's earlier joins
 CLUSTER_MIN_BASELINE = 3  # earlier joins needed to know what is usual for the channel
 ALL = "*"
+# First-beat cohorts (2026.11.7): a player's heartbeat timer starts with the player, so the
+# first heartbeats of people who arrived seconds apart land seconds apart; sessions whose first
+# beats land together although they arrived apart share one clock.
+FIRST_BEAT_BIN_S = 0.1  # three bins = a 0.3 s window, against three COARSE bins = 6 s
+FIRST_BEAT_COARSE_S = 2.0
+FIRST_BEAT_MAX_DELAY_S = 60.0  # a first heartbeat later than this after the start is not read
+FIRST_BEAT_KEEP_S = 120.0
+FIRST_BEAT_MIN_SPREAD_S = 0.5  # SD of the cohort's arrivals (first event and player start)
 # A sticky proxy pool's shape (2026.11.6): this many distinct IPv4 addresses of one /24 on a
 # channel, one desktop session each, standing out against the audience or the ASN's other /24s.
 POOL_MIN_ADDRESSES = 7
@@ -305,6 +313,66 @@ def register_grid(c: ChannelState, s: SessionState, ts: float) -> None:
             _add(counts, s.grid_coarse)
 
 
+def register_first_beat(c: ChannelState, s: SessionState, ts: float) -> None:
+    """Count the session's first heartbeat, if it follows a player start seen in the log.
+
+    Only read once per session (``beat_bin`` -2 when it cannot be read): a hidden player's
+    timers, and beats on a whole second (browsers align throttled timers to those), are left
+    out, as are sessions whose start was not seen (already watching when the log began).
+    """
+    s.beat_bin = -2
+    start = s.p_start_ts
+    if start < 0 or not s.p_visible or not 0 <= ts - start <= FIRST_BEAT_MAX_DELAY_S:
+        return
+    offset = ts % 1.0
+    if offset < 0.05 or offset > 0.95:
+        return
+    b = int(ts // FIRST_BEAT_BIN_S)
+    s.beat_bin = b
+    s.beat_ts = ts
+    since_start = ts - start
+    since_first = ts - s.first_ts
+    entry = c.beats.get(b)
+    if entry is None:
+        c.beats[b] = [1.0, since_start, since_start * since_start, since_first, since_first**2]
+    else:
+        entry[0] += 1.0
+        entry[1] += since_start
+        entry[2] += since_start * since_start
+        entry[3] += since_first
+        entry[4] += since_first * since_first
+    cb = int(ts // FIRST_BEAT_COARSE_S)
+    c.beats_coarse[cb] = c.beats_coarse.get(cb, 0) + 1
+
+
+def _first_beat_cohort(c: ChannelState, s: SessionState) -> None:
+    b = s.beat_bin
+    beats = c.beats
+    n = a1 = a2 = f1 = f2 = 0.0
+    for key in (b - 1, b, b + 1):
+        entry = beats.get(key)
+        if entry is not None:
+            n += entry[0]
+            a1 += entry[1]
+            a2 += entry[2]
+            f1 += entry[3]
+            f2 += entry[4]
+    if n < 4:
+        return
+    cb = int(s.beat_ts // FIRST_BEAT_COARSE_S)
+    coarse = c.beats_coarse
+    around = coarse.get(cb - 1, 0) + coarse.get(cb, 0) + coarse.get(cb + 1, 0) - n
+    expected = max(around, 0.0) * _FINE_SHARE
+    surprise = (n - 1 - expected) / math.sqrt(expected + 1.0)
+    if surprise <= s.beat_surprise:
+        return
+    spread = math.sqrt(max(min(a2 / n - (a1 / n) ** 2, f2 / n - (f1 / n) ** 2), 0.0))
+    if spread >= FIRST_BEAT_MIN_SPREAD_S:
+        s.beat_surprise = round(surprise, 3)
+        s.beat_peers = int(n) - 1
+        s.beat_spread = round(spread, 3)
+
+
 def _grid_keys(s: SessionState) -> None:
     """The phase of a regular heartbeat timer, as keys sessions on one timer share."""
     if s.hb_gap_n < 2 or s.hb_gap_mean < 2.0:
@@ -343,6 +411,14 @@ def _rotate(c: ChannelState, minute: int) -> None:
     gone = [key for key, entry in c.failures.items() if entry[1] < horizon]
     for key in gone:
         del c.failures[key]
+    if c.beats:
+        oldest = minute * 60.0 - FIRST_BEAT_KEEP_S
+        old = [key for key in c.beats if key * FIRST_BEAT_BIN_S < oldest]
+        for key in old:
+            del c.beats[key]
+        old = [key for key in c.beats_coarse if key * FIRST_BEAT_COARSE_S < oldest]
+        for key in old:
+            del c.beats_coarse[key]
 
 
 def _bucket_for(c: ChannelState, minute: int) -> dict[str, int] | None:
@@ -444,6 +520,8 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             if surprise >= LOCKSTEP_SURPRISE and fine >= 5 and s.lockstep_minute != c.minute:
                 s.lockstep_minute = c.minute
                 s.lockstep_minutes += 1
+    if s.beat_bin >= 0 and s.last_ts - s.beat_ts <= FIRST_BEAT_KEEP_S:
+        _first_beat_cohort(c, s)
     if s.join_bucket >= 0 and s.last_ts - s.first_ts <= 120.0:
         burst = join_burst(c, s.join_bucket)
         if burst > s.join_burst:

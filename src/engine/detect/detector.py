@@ -12,6 +12,7 @@ from engine.detect.cadence import decide
 from engine.detect.channel import (
     VOTE_AFTER_STEPS,
     register_failure,
+    register_first_beat,
     register_grid,
     register_heights,
     register_network,
@@ -74,6 +75,8 @@ def _advance(
         update_player(s, event)
         if not s.grid_fine and s.hb_gap_n >= 2:
             register_grid(c, s, ts)
+        if s.beat_bin == -1 and event.type == "heartbeat":
+            register_first_beat(c, s, ts)
     elif cls is ChatEvent:
         update_chat(s, event)
     elif cls is ChallengeResult:

@@ -172,6 +172,14 @@ class SessionState(msgspec.Struct, kw_only=True):
     lockstep_surprise: float = 0.0  # ... against the phase density around: a timer grid
     lockstep_minutes: int = 0  # distinct minutes this session was seen in such a grid
     lockstep_minute: int = -1
+    # First heartbeat after the player's start, against the channel's other first heartbeats
+    # (2026.11.7): -1 not seen yet, -2 seen but not readable, else its 0.1 s bin.
+    p_start_ts: float = -1.0
+    beat_bin: int = -1
+    beat_ts: float = -1.0
+    beat_peers: int = 0  # other sessions whose first heartbeat fell within 0.15 s of this one's
+    beat_surprise: float = 0.0  # ... against the first heartbeats in the 6 s around
+    beat_spread: float = 0.0  # ... although their arrivals were this far apart (SD, seconds)
 
     # --- decision cadence -----------------------------------------------------------------
     seq: int = 0  # decisions emitted so far
@@ -211,6 +219,11 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # Sessions that failed a challenge, per /24 (v6 /48): [sessions, event time of the last].
     # Dropped after ARRIVAL_KEEP_S without a new failure, so it holds the recent ones (2026.11.5).
     failures: dict[str, list[float]] = msgspec.field(default_factory=dict)
+    # First heartbeats after a player start (2026.11.7), per 0.1 s bin of event time: [sessions,
+    # and sum and sum of squares of the seconds from their first event and from their player
+    # start to that beat]; and per 2 s bin the count. Kept for FIRST_BEAT_KEEP_S.
+    beats: dict[int, list[float]] = msgspec.field(default_factory=dict)
+    beats_coarse: dict[int, int] = msgspec.field(default_factory=dict)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

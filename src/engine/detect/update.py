@@ -344,6 +344,8 @@ def update_player(s: SessionState, e: PlayerEvent) -> None:
             s.p_state = P_PLAYING
     elif typ == "start":
         s.starts += 1
+        if s.p_start_ts < 0:
+            s.p_start_ts = ts
         s.p_state = P_PLAYING
     elif typ == "pause":
         s.pauses += 1

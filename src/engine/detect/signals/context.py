@@ -12,6 +12,8 @@ from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
 LOCKSTEP_STRONG_SURPRISE = 8.0
+FIRST_BEAT_MIN_PEERS = 4  # (2026.11.7) five sessions' first heartbeats within 0.15 s ...
+FIRST_BEAT_MIN_SURPRISE = 4.0  # ... against the density of first beats in the 6 s around
 POOL_LIFT = 3.0  # a /24 holding 3x the mean of its ASN's uncrowded /24s on the channel
 POOL_CROWD_ADDRESSES = (
     9  # a pool that is a tenth of the audience: nine addresses (until 2026.11.5 too)
@@ -92,3 +94,13 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # as well (held-out raid parties were challenged so, with 6 peers at surprise 5.4).
         strong = hb_cv < 0.003 and s.lockstep_surprise >= LOCKSTEP_STRONG_SURPRISE
         add((0.75 if strong else 0.5, "heartbeat_lockstep"))
+    if s.beat_peers >= FIRST_BEAT_MIN_PEERS and s.beat_surprise >= FIRST_BEAT_MIN_SURPRISE:
+        # (2026.11.7) This session's first heartbeat after its player started landed within
+        # 0.15 s of the first beats of 4+ others, far denser than the first beats around,
+        # though they arrived apart (SD of their arrivals 0.5 s or more). Each player starts
+        # its own timer, so people who arrive apart beat apart; sessions that arrived apart
+        # but beat together run on one controller's clock. A raid redirected at one instant
+        # starts together and is left out by the spread; a raid arriving over seconds spreads
+        # its first beats (simulated raids reach 4 peers at surprise 2.9, under this bar);
+        # hidden tabs and beats on a whole second are never read.
+        add((0.75, "first_beat_cohort"))
