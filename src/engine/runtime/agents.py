@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from faust.types import TP
 from mode import CrashingSupervisor
 
 from engine import metrics
@@ -90,6 +91,7 @@ def register_agents(engine: Engine) -> None:
             message = event.message
             with held_on_error(engine, message):
                 topic = engine.input_topics[message.topic]
+                caught_up = _caught_up(consumer, message)
                 split = split_batch(
                     topic,
                     message.partition,
@@ -97,9 +99,12 @@ def register_agents(engine: Engine) -> None:
                     engine.partition_of,
                     max_bytes=max_bytes,
                     partitions=engine.settings.topic_partitions,
-                    caught_up=_caught_up(consumer, message),
+                    caught_up=caught_up,
                     sample=sample,
                 )
+                if split.valid:
+                    engine.alignment.observe(message.tp, split.newest_ts, caught_up, time.time())
+                    _align(engine)
                 sent = []
                 for target, payload in split.envelopes:
                     sent.append(await send(channel_topic, None, payload, target, None, None))
@@ -145,6 +150,12 @@ def register_agents(engine: Engine) -> None:
                 await engine.decide_confirmations.room()
 
     ticked: dict[int, float] = {}
+
+    @app.timer(1.0, name="source-alignment")
+    async def source_alignment() -> None:
+        """Resume paused input partitions even when no batch arrives (a stalled source)."""
+        if engine.alignment.paused:
+            _align(engine)
 
     @app.timer(TICK_S, name="merge-ticks")
     async def ticks() -> None:
@@ -253,6 +264,23 @@ def register_agents(engine: Engine) -> None:
 
 
 _early_note = _Throttle(first=3, every=100)
+
+
+def _align(engine: Engine) -> None:
+    """Pause input partitions too far ahead in event time, resume those back within reach
+    (engine.runtime.align); left to Faust while a rebalance is under way."""
+    if not engine.alignment.enabled or engine.app.rebalancing:
+        return
+    now = time.time()
+    pause, resume = engine.alignment.update(now, engine.processor.floor(now))
+    assigned = engine.consumer.assignment()
+    # Faust's partition sets want its own TP type (aiokafka's compares equal, but is refused).
+    if pause:
+        engine.consumer.pause_partitions([TP(*tp) for tp in pause if tp in assigned])
+        log.debug("paused %s: ahead of the slowest input partition", pause)
+    if resume:
+        engine.consumer.resume_partitions([TP(*tp) for tp in resume if tp in assigned])
+        log.debug("resumed %s", resume)
 
 
 async def _confirm_decisions(engine: Engine) -> None:

@@ -27,6 +27,7 @@ import faust
 from engine.api.subscriptions import DecisionHub
 from engine.config import Settings
 from engine.runtime import transport
+from engine.runtime.align import SourceAlignment
 from engine.runtime.decide import DecisionProcessor
 from engine.runtime.envelope import ChannelPartitioner
 from engine.runtime.livecfg import LiveConfig
@@ -189,6 +190,7 @@ class Engine:
             flush_s=rt.state_flush_s,
         )
         self.detection_errors = 0
+        self.alignment = SourceAlignment(ahead_s=rt.align_ahead_s)
         self.released_early = 0  # events the merge applied out of guaranteed order
         self.newest_ts = 0.0
         self.session_writer = TableWriter(app, self.sessions)
@@ -199,10 +201,12 @@ class Engine:
 
         @app.on_partitions_revoked.connect
         def _revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+            self.alignment.reset()  # Faust pauses and resumes every partition meanwhile
             self._forget(revoked)
 
         @app.on_partitions_assigned.connect
         def _assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+            self.alignment.reset()
             self._forget(assigned)
             self.processor.expect_sources(self._input_partitions())
 

@@ -208,6 +208,12 @@ class DecisionProcessor:
         """Events held in each partition's merge (for stats)."""
         return {str(p): len(part.reorder) for p, part in self._parts.items()}
 
+    def floor(self, now: float) -> float:
+        """Event time of the slowest input partition still catching up, as the merges of this
+        process's channel partitions see it (they hear from every input partition, whichever
+        worker reads it); inf if none is behind."""
+        return min((part.reorder.floor(now) for part in self._parts.values()), default=float("inf"))
+
     def needs_recovery(self, partition: int) -> bool:
         return not self._part(partition).recovered
 

@@ -151,6 +151,13 @@ class ReorderBuffer:
             self._pending[token] = 0
             self._order.append(token)
 
+    def floor(self, now: float) -> float:
+        """Event time of the slowest source still catching up (inf if none is)."""
+        lagging = [
+            s.clock for s in self._sources.values() if s.lagging and now - s.seen <= self.stall_s
+        ]
+        return min(lagging) if lagging else float("inf")
+
     def watermark(self, now: float) -> float:
         """Event time up to which every source still catching up has delivered."""
         if self._started is None:
@@ -158,10 +165,7 @@ class ReorderBuffer:
         in_grace = now - self._started < self.grace_s
         if in_grace and (self.expected is None or len(self._sources) < self.expected):
             return float("-inf")
-        lagging = [
-            s.clock for s in self._sources.values() if s.lagging and now - s.seen <= self.stall_s
-        ]
-        return min(lagging) if lagging else float("inf")
+        return self.floor(now)
 
     def _strict_watermark(self) -> float:
         """The watermark with stalled sources counted too: what release order would honour."""
