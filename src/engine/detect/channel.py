@@ -167,24 +167,37 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
 
 
 def register_failure(c: ChannelState, s: SessionState, ts: float) -> None:
-    """Count a session that failed a challenge (and passed none) in its /24, once per session;
-    a pass afterwards withdraws it: that session showed a person after all."""
+    """Count a session that failed a challenge (and passed none) in its /24, once per session,
+    and once more if a failure of it reported automation; a pass afterwards withdraws both:
+    that session showed a person after all."""
     if s.failure_shared and s.challenge_passed:
         s.failure_shared = False
         entry = c.failures.get(s.reg_subnet)
         if entry is not None:
             entry[0] -= 1.0
+            if s.automation_shared and len(entry) > 2:
+                entry[2] -= 1.0
+        s.automation_shared = False
         return
-    if s.failure_shared or s.challenge_passed or not s.challenge_failed or not s.reg_subnet:
+    if s.challenge_passed or not s.challenge_failed or not s.reg_subnet:
         return
-    s.failure_shared = True
+    auto = s.challenge_automation > 0 and not s.automation_shared
+    if s.failure_shared and not auto:
+        return
     entry = c.failures.get(s.reg_subnet)
     if entry is None:
-        c.failures[s.reg_subnet] = [1.0, ts]
+        entry = c.failures[s.reg_subnet] = [0.0, ts, 0.0]
     else:
-        entry[0] += 1.0
+        if len(entry) < 3:
+            entry.append(0.0)  # state written by 2026.11.7 or earlier: no verdicts counted
         if ts > entry[1]:
             entry[1] = ts
+    if not s.failure_shared:
+        s.failure_shared = True
+        entry[0] += 1.0
+    if auto:
+        s.automation_shared = True
+        entry[2] += 1.0
 
 
 def _arrival(c: ChannelState, key: str, ts: float) -> None:
@@ -496,8 +509,11 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
         entry = c.failures.get(s.reg_subnet)
         if entry is not None:
             s.subnet_failures = int(entry[0]) - s.failure_shared
-        elif s.subnet_failures:
+            auto = int(entry[2]) - s.automation_shared if len(entry) > 2 else 0
+            s.subnet_automation = max(auto, 0)  # (an entry dropped and begun again)
+        elif s.subnet_failures or s.subnet_automation:
             s.subnet_failures = 0
+            s.subnet_automation = 0
     if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:

@@ -174,6 +174,7 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "chat_messages": float(s.chat_messages),
         "challenges_passed": float(s.challenge_passed),
         "challenges_failed": float(s.challenge_failed),
+        "subnet_automation_failures": float(s.subnet_automation),
         "evidence_z": round(total, 3),
     }
 

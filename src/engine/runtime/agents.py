@@ -273,6 +273,8 @@ def _align(engine: Engine) -> None:
         return
     now = time.time()
     pause, resume = engine.alignment.update(now, engine.processor.floor(now))
+    if not pause and not resume:
+        return
     assigned = engine.consumer.assignment()
     # Faust's partition sets want its own TP type (aiokafka's compares equal, but is refused).
     if pause:

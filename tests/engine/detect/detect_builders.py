@@ -81,6 +81,7 @@ class Viewer:
     move_gap: float = 0.0  # seconds without any request after each move (a real handover)
     chat_every: float | None = None
     challenges: list[tuple[float, bool]] = field(default_factory=list)  # (offset, passed)
+    challenge_error: str = "timeout"  # the error a failed challenge reports
 
 
 def _eid() -> str:
@@ -186,7 +187,7 @@ def events(v: Viewer) -> list[BaseEvent]:
                 event_id=_eid(),
                 ts=v.start + at,
                 passed=passed,
-                error="" if passed else "timeout",
+                error="" if passed else v.challenge_error,
                 **base,
             )
         )

@@ -239,7 +239,10 @@ def test_failures_per_subnet_round_trip_and_expire_with_the_channel_minute() -> 
     s.reg_subnet, s.challenge_failed = "s:73.40.12.0/24", 1
     register_failure(c, s, T0 + 30.0)
     register_failure(c, s, T0 + 40.0)  # once per session
-    assert decode_channel_state(encode_state(c)).failures == {"s:73.40.12.0/24": [1.0, T0 + 30.0]}
+    # [sessions, last failure, sessions whose challenge reported automation] (2026.11.8)
+    assert decode_channel_state(encode_state(c)).failures == {
+        "s:73.40.12.0/24": [1.0, T0 + 30.0, 0.0]
+    }
     s.challenge_passed = 1  # a pass afterwards withdraws the failure
     register_failure(c, s, T0 + 50.0)
     assert c.failures["s:73.40.12.0/24"][0] == 0.0

@@ -19,6 +19,7 @@ class Facts:
         "link_busy",
         "media_ratio",
         "mismatch_share",
+        "own_address_crowd",
         "pace",
         "partial_share",
         "playhead_rate",
@@ -45,6 +46,8 @@ class Facts:
         self.bad_share = 0.0
         self.hosting = False
         self.pool = False  # the session's /24 has a sticky proxy pool's shape (proxy_pool)
+        # subnet_crowd of IPv4 desktop sessions on about one address each (2026.11.8)
+        self.own_address_crowd = False
 
 
 def ramp(x: float, lo: float, hi: float) -> float:

@@ -19,6 +19,15 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # challenged and those that passed one (a solving service passes now and then): a
         # pass still takes 0.9 off, so a member that passed is suppressed, not challenged.
         add((0.7, "pool_challenges_failed"))
+    if f.own_address_crowd and s.subnet_automation and not s.challenge_passed:
+        # (2026.11.8) Another session of this /24 on this channel failed a challenge that
+        # reported automation, and the /24 is a crowd of IPv4 desktop viewers on an address
+        # each (``subnet_crowd``): the verdict is about a client, and a block of one-session
+        # addresses that is a tenth of the channel's audience is one operator's, so it judges
+        # the block's members that were never challenged. People are not told "automation"
+        # by a challenge; a NAT (office, campus, carrier) puts many on few addresses and is
+        # not read. Medium, behaviour: with ``subnet_crowd`` it suppresses (no user impact).
+        add((0.45, "subnet_automation_detected"))
     if s.challenge_failed:
         # People fail or ignore a challenge now and then (medium); "automation detected" or a
         # second failure is strong.

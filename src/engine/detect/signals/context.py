@@ -66,6 +66,7 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
             # a carrier NAT pool. Concentration alone never tells them apart, so it only
             # corroborates (medium), however large the crowd.
             add((0.45, "subnet_crowd"))
+            f.own_address_crowd = one_each and not s.ua_mobile and ":" not in s.reg_ip[2:]
     if s.peers_ip >= 10 and not f.hosting:
         add((0.15, "shared_ip_crowd"))  # office and carrier NAT: context only
     if s.trickle_joins >= 20:
