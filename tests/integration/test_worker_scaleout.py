@@ -87,6 +87,10 @@ def test_two_workers_split_partitions_and_share_live_thresholds(
         b.start()
         mine, theirs = wait_for(lambda: _split(a, b), 120, what="the partitions split in two")
         assert len(mine) + len(theirs) == len(INPUT_TOPICS) * PARTITIONS
+        # Both merges know how many input partitions to wait for, the group leader's and the
+        # other's (Faust answers only on the leader; the other waited 10 s on every start).
+        for worker in (a, b):
+            assert worker.stats()["worker"]["input_partitions"] == len(INPUT_TOPICS) * PARTITIONS
 
         # Together they decide what replay decides, each on its own share.
         traffic = simulate(seed=31, duration=150, viewers=160)

@@ -88,6 +88,24 @@ def _credentials(settings: Settings) -> Any:
     )
 
 
+def partition_count(consumer: Any, topic: str) -> int | None:
+    """Partitions of ``topic``: from the group leader's metadata snapshot (Faust's way), else
+    from the client's cluster metadata. Only the leader has a snapshot; on every other worker
+    Faust's answer was None, so their merges waited their whole start-up grace (10 s) before
+    applying anything."""
+    try:
+        count = consumer.topic_partitions(topic)
+    except Exception:
+        count = None
+    if count:
+        return int(count)
+    try:
+        partitions = consumer._thread._ensure_consumer()._client.cluster.partitions_for_topic(topic)
+    except Exception:
+        return None
+    return len(partitions) if partitions else None
+
+
 class Engine:
     """Everything one worker process runs: the Faust app and the resources its agents share."""
 
@@ -218,12 +236,11 @@ class Engine:
         self.api = self.services.mount(app.web.web_app, settings.api_tokens)
 
     def _input_partitions(self) -> int | None:
+        """How many input partitions exist: the merge's start-up wait ends once it has heard
+        from all of them (None: it waits its whole grace period)."""
         total = 0
         for topic in self.input_topics:
-            try:
-                count = self.app.consumer.topic_partitions(topic)
-            except Exception:
-                count = None
+            count = partition_count(self.app.consumer, topic)
             if not count:
                 return None
             total += count

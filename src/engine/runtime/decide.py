@@ -161,6 +161,10 @@ class DecisionProcessor:
         self._parts: dict[int, _Partition] = {}
         self._expected: int | None = None
 
+    @property
+    def expected_sources(self) -> int | None:
+        return self._expected
+
     def expect_sources(self, count: int | None) -> None:
         """How many input partitions exist (the merge's start-up wait can end early)."""
         self._expected = count

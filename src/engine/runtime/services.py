@@ -137,6 +137,9 @@ class RuntimeServices:
             "config_version": engine.live.version,
             "merge_waiting": engine.processor.waiting(),
             "merge_released_early": engine.released_early,
+            # input partitions the merge waits to hear from at start-up (None: unknown, so it
+            # waits its whole grace period)
+            "input_partitions": engine.processor.expected_sources,
         }
         return data
 

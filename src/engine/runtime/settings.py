@@ -18,7 +18,7 @@ Every variable has a default that suits one worker on a laptop; bad values raise
 | | | (live, nearly every session changes each second and a state is |
 | | | ~2.5 KB: at 1 s the changelog was ~5x the input volume and |
 | | | the main CPU cost; a crash replays at most this much, idempotently) |
-| ``VBG_ALIGN_AHEAD_S`` | ``30`` | while catching up, an input partition more than this much |
+| ``VBG_ALIGN_AHEAD_S`` | ``120`` | while catching up, an input partition more than this much |
 | | | event time ahead of the slowest is paused (``engine.runtime.align``); 0: off |
 | ``VBG_KAFKA_COMPRESSION`` | ``zstd`` | producer compression: none, gzip, snappy, lz4, zstd |
 | ``VBG_VIEWERS_EVERY_S`` | ``5`` | how often channel viewer counts are published |
@@ -58,7 +58,7 @@ class RuntimeSettings:
     clickhouse_batch: int = 2000
     clickhouse_within_s: float = 1.0
     state_flush_s: float = 5.0
-    align_ahead_s: float = 30.0
+    align_ahead_s: float = 120.0
     kafka_compression: str | None = "zstd"
     viewers_every_s: float = 5.0
     raw_cdn_sample: float = 0.01
@@ -152,7 +152,7 @@ def load_runtime_settings(env: Mapping[str, str] | None = None) -> RuntimeSettin
         clickhouse_batch=_int(env, "VBG_CH_BATCH", 2000, 1, 1_000_000),
         clickhouse_within_s=_float(env, "VBG_CH_WITHIN_S", 1.0, 0.01, 600.0),
         state_flush_s=_float(env, "VBG_STATE_FLUSH_S", 5.0, 0.05, 60.0),
-        align_ahead_s=_float(env, "VBG_ALIGN_AHEAD_S", 30.0, 0.0, 86400.0),
+        align_ahead_s=_float(env, "VBG_ALIGN_AHEAD_S", 120.0, 0.0, 86400.0),
         kafka_compression=_compression(env),
         viewers_every_s=_float(env, "VBG_VIEWERS_EVERY_S", 5.0, 0.1, 3600.0),
         raw_cdn_sample=_float(env, "VBG_RAW_CDN_SAMPLE", 0.01, 0.0, 1.0),
