@@ -26,6 +26,7 @@ from faust.types import TP
 from mode import CrashingSupervisor
 
 from engine import metrics
+from engine.runtime.batching import take_lingering
 from engine.runtime.envelope import decode_envelope
 from engine.runtime.ingest import split_batch
 from engine.schemas import decode_decision, encode_decision
@@ -172,8 +173,12 @@ def register_agents(engine: Engine) -> None:
 
     @app.agent(engine.decisions_topic, name="clickhouse-sink", concurrency=1, **CRASH)
     async def store_decisions(stream: Any) -> None:
-        """Decisions into ClickHouse in batches; retries (and so backpressure) until written."""
-        async for events in stream.take_events(rt.clickhouse_batch, within=rt.clickhouse_within_s):
+        """Decisions into ClickHouse in batches (full, a second old, or the flow paused for a
+        moment); retries (and so backpressure) until written."""
+        batches = take_lingering(
+            stream, rt.clickhouse_batch, within=rt.clickhouse_within_s, idle=rt.clickhouse_idle_s
+        )
+        async for events in batches:
             messages = [e.message for e in events]
             with held_on_error(engine, *messages):
                 spans: dict[int, tuple[int, int]] = {}

@@ -66,6 +66,31 @@ def _cut(record: DlqRecord, raw: bytes) -> DlqRecord:
     )
 
 
+def _stamp(timestamp: int | None, received: float) -> float:
+    return timestamp / 1000.0 if timestamp is not None else received
+
+
+def _pieces(records: Sequence[Any], members: Sequence[int]) -> list[Sequence[int]]:
+    """``members`` (indexes into ``records``) cut where an envelope passes its size limit;
+    always at least one piece, empty or not."""
+    total = 0
+    for i in members:
+        total += len(records[i].value)
+    if total <= ENVELOPE_MAX_BYTES:
+        return [members]
+    pieces: list[Sequence[int]] = []
+    piece: list[int] = []
+    size = 0
+    for i in members:
+        if size > ENVELOPE_MAX_BYTES:
+            pieces.append(piece)
+            piece, size = [], 0
+        piece.append(i)
+        size += len(records[i].value)
+    pieces.append(piece)
+    return pieces
+
+
 def split_batch(
     topic: str,
     partition: int,
@@ -104,39 +129,44 @@ def split_batch(
                 events.append(None)
             else:
                 events.append(event)
-    groups: dict[int, tuple[Header, list[bytes], list[int]]] = {}
+    # One tight pass picks each valid event's channel partition (records stay in offset
+    # order within a partition); headers and payloads are then built per partition with list
+    # comprehensions. Per event this is about half the cost of building them record by record.
+    targets: dict[int, list[int]] = {}
+    cache: dict[str, int] = {}
     newest = 0.0
-    valid = 0
-    sampling = sample is not None and topic == CdnLog.TOPIC
-    for record, event in zip(records, events, strict=True):
+    for i, event in enumerate(events):
         if event is None:
             continue
-        valid += 1
-        target = partition_of(event.channel_id)
-        group = groups.get(target)
-        if group is None or group[2][0] > ENVELOPE_MAX_BYTES:
-            if group is not None:
-                group[0].caught_up = False  # more of this batch follows
-                out.envelopes.append((target, encode_envelope(group[0], group[1])))
-            group = groups[target] = (Header(topic, partition, [], []), [], [0])
-        header, raws, size = group
-        value = record.value
-        raws.append(value)
-        size[0] += len(value)
-        header.offsets.append(record.offset)
-        header.timestamps.append(
-            record.timestamp / 1000.0 if record.timestamp is not None else received
-        )
+        channel = event.channel_id
+        target = cache.get(channel)
+        if target is None:
+            target = cache[channel] = partition_of(channel)
+        members = targets.get(target)
+        if members is None:
+            targets[target] = [i]
+        else:
+            members.append(i)
         if event.ts > newest:
             newest = event.ts
-        if sampling and sample(event.session_id):  # type: ignore[misc]
-            out.sampled.append(event)
+    valid = sum(map(len, targets.values()))
+    if sample is not None and topic == CdnLog.TOPIC:
+        out.sampled = [e for e in events if e is not None and sample(e.session_id)]
     out.valid = valid
     out.newest_ts = newest
     clock = newest if valid else float("-inf")
     for target in range(partitions):
-        header, raws, _ = groups.get(target) or (Header(topic, partition, [], []), [], None)
-        header.clock = clock
-        header.caught_up = caught_up
-        out.envelopes.append((target, encode_envelope(header, raws)))
+        pieces = _pieces(records, targets.get(target, ()))
+        for n, piece in enumerate(pieces, 1):
+            header = Header(
+                topic,
+                partition,
+                [records[i].offset for i in piece],
+                [_stamp(records[i].timestamp, received) for i in piece],
+                clock,
+                caught_up if n == len(pieces) else False,  # more of this batch follows
+            )
+            out.envelopes.append(
+                (target, encode_envelope(header, [records[i].value for i in piece]))
+            )
     return out

@@ -13,7 +13,8 @@ Every variable has a default that suits one worker on a laptop; bad values raise
 | ``VBG_FETCH_MAX_WAIT_MS`` | ``100`` | consumer long-poll (see ``engine.runtime.transport``) |
 | ``VBG_ACTION_TTL_S`` | ``3600`` | TTL of ``{prefix}action:{session}`` keys in Redis |
 | ``VBG_REDIS_PENDING_MAX`` | ``100000`` | enforcement records held while Redis is down |
-| ``VBG_CH_BATCH`` / ``VBG_CH_WITHIN_S`` | ``2000`` / ``1.0`` | ClickHouse sink batch size/time |
+| ``VBG_CH_BATCH`` / ``VBG_CH_WITHIN_S`` | ``2000`` / ``1.0`` | ClickHouse sink: most decisions per insert, and the longest a decision waits for its batch |
+| ``VBG_CH_IDLE_S`` | ``0.2`` | ClickHouse sink: insert once no decision arrived for this long |
 | ``VBG_STATE_FLUSH_S`` | ``5.0`` | how often changed session/channel states are written |
 | | | (live, nearly every session changes each second and a state is |
 | | | ~2.5 KB: at 1 s the changelog was ~5x the input volume and |
@@ -57,6 +58,7 @@ class RuntimeSettings:
     redis_pending_max: int = 100_000
     clickhouse_batch: int = 2000
     clickhouse_within_s: float = 1.0
+    clickhouse_idle_s: float = 0.2
     state_flush_s: float = 5.0
     align_ahead_s: float = 120.0
     kafka_compression: str | None = "zstd"
@@ -151,6 +153,7 @@ def load_runtime_settings(env: Mapping[str, str] | None = None) -> RuntimeSettin
         redis_pending_max=_int(env, "VBG_REDIS_PENDING_MAX", 100_000, 100, 10_000_000),
         clickhouse_batch=_int(env, "VBG_CH_BATCH", 2000, 1, 1_000_000),
         clickhouse_within_s=_float(env, "VBG_CH_WITHIN_S", 1.0, 0.01, 600.0),
+        clickhouse_idle_s=_float(env, "VBG_CH_IDLE_S", 0.2, 0.01, 600.0),
         state_flush_s=_float(env, "VBG_STATE_FLUSH_S", 5.0, 0.05, 60.0),
         align_ahead_s=_float(env, "VBG_ALIGN_AHEAD_S", 120.0, 0.0, 86400.0),
         kafka_compression=_compression(env),
