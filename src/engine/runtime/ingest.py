@@ -163,8 +163,8 @@ def split_batch(
                 partition,
                 [records[i].offset for i in piece],
                 [_stamp(records[i].timestamp, received) for i in piece],
-                clock,
-                caught_up if n == len(pieces) else False,  # more of this batch follows
+                # a piece followed by more of this batch tells nothing of the source's progress
+                *((clock, caught_up) if n == len(pieces) else (float("-inf"), False)),
             )
             out.envelopes.append(
                 (target, encode_envelope(header, [records[i].value for i in piece]))

@@ -182,44 +182,36 @@ class ReorderBuffer:
             mark = strict = float("inf")
         elif self._size > self.max_items:
             mark = float("inf")
-        picked: list[tuple[float, tuple[int, int, str], int, Any, str, int, float, Hashable]] = []
+        picked: list[tuple[float, tuple[int, int, str], int, Any, str, int, float]] = []
+        add = picked.append
         pending = self._pending
+        seq = self._seq
         for name, src in self._sources.items():
             queue = src.queue
             running = src.released
             rank = src.rank
             while queue:
                 seg = queue[0]
-                events = seg.events
-                i = seg.i
+                events, offsets, stamps = seg.events, seg.offsets, seg.stamps
+                start = i = seg.i
                 n = len(events)
                 while i < n:
-                    ts = events[i].ts
+                    event = events[i]
+                    ts = event.ts
                     if ts > running:
                         if ts > mark:
                             break
                         running = ts
-                    self._seq += 1
-                    picked.append(
-                        (
-                            running,
-                            rank,
-                            self._seq,
-                            events[i],
-                            name,
-                            seg.offsets[i],
-                            seg.stamps[i],
-                            seg.token,
-                        )
-                    )
+                    seq += 1
+                    add((running, rank, seq, event, name, offsets[i], stamps[i]))
                     i += 1
-                released = i - seg.i
                 seg.i = i
-                pending[seg.token] -= released
+                pending[seg.token] -= i - start
                 if i < n:
                     break
                 queue.popleft()
             src.released = running
+        self._seq = seq
         self._size -= len(picked)
         if strict < mark:
             self.released_early += sum(1 for p in picked if p[0] > strict)
