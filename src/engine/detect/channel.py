@@ -169,17 +169,28 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
 def register_failure(c: ChannelState, s: SessionState, ts: float) -> None:
     """Count a session that failed a challenge (and passed none) in its /24, once per session,
     and once more if a failure of it reported automation; a pass afterwards withdraws both:
-    that session showed a person after all."""
-    if s.failure_shared and s.challenge_passed:
-        s.failure_shared = False
-        entry = c.failures.get(s.reg_subnet)
-        if entry is not None:
-            entry[0] -= 1.0
-            if s.automation_shared and len(entry) > 2:
-                entry[2] -= 1.0
-        s.automation_shared = False
+    that session showed a person after all. Since 2026.11.9 a session that passed is counted
+    too, once, as a pass of its /24: people pass most challenges, so a block whose passes keep
+    up with its failures is not read as one operator's (``subnet_challenges_failed``)."""
+    if s.challenge_passed:
+        if s.failure_shared:
+            s.failure_shared = False
+            entry = c.failures.get(s.reg_subnet)
+            if entry is not None:
+                entry[0] -= 1.0
+                if s.automation_shared and len(entry) > 2:
+                    entry[2] -= 1.0
+            s.automation_shared = False
+        if not s.pass_shared and s.reg_subnet:
+            s.pass_shared = True
+            entry = c.failures.get(s.reg_subnet)
+            if entry is None:
+                entry = c.failures[s.reg_subnet] = [0.0, ts, 0.0, 0.0]
+            while len(entry) < 4:
+                entry.append(0.0)  # an entry written before 2026.11.9, or with no pass yet
+            entry[3] += 1.0
         return
-    if s.challenge_passed or not s.challenge_failed or not s.reg_subnet:
+    if not s.challenge_failed or not s.reg_subnet:
         return
     auto = s.challenge_automation > 0 and not s.automation_shared
     if s.failure_shared and not auto:
@@ -502,18 +513,23 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             cluster = arrival_cluster(c, s.reg_asn, s.reg_subnet, s.last_ts)
             if cluster > s.cluster_joins:
                 s.cluster_joins = cluster
-    if c.failures:
+    if c.failures or s.subnet_failures or s.subnet_automation or s.subnet_passes:
         # The current count, not a maximum: a neighbour's pass withdraws its failure. Read for
         # every session since 2026.11.6 (a pool's members that passed or were never
         # challenged are judged by their block's failures too, see ``pool_challenges_failed``).
+        # Since 2026.11.9 also when the channel's last entry has expired, so the counts drop
+        # to zero with it instead of keeping what was last read.
         entry = c.failures.get(s.reg_subnet)
         if entry is not None:
             s.subnet_failures = int(entry[0]) - s.failure_shared
             auto = int(entry[2]) - s.automation_shared if len(entry) > 2 else 0
             s.subnet_automation = max(auto, 0)  # (an entry dropped and begun again)
-        elif s.subnet_failures or s.subnet_automation:
+            passes = int(entry[3]) - s.pass_shared if len(entry) > 3 else 0
+            s.subnet_passes = max(passes, 0)
+        elif s.subnet_failures or s.subnet_automation or s.subnet_passes:
             s.subnet_failures = 0
             s.subnet_automation = 0
+            s.subnet_passes = 0
     if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:

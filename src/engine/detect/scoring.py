@@ -109,6 +109,11 @@ def assess(s: SessionState, c: ChannelState | None, *, with_features: bool = Tru
     total = combine(evidence) - PASSED_CHALLENGE_RELIEF * min(s.challenge_passed, 2)
     if s.chat_messages >= 2:
         total -= 0.3 if s.chat_messages >= 10 else 0.15
+    if f.block_floor and total < STRONG_Z:
+        # (2026.11.9) A pass relieves what a session did, not what its block did: members of a
+        # block whose other members failed challenges with an automation verdict stay
+        # suppressed (not counted, no user impact), never challenged again for it.
+        total = STRONG_Z
     score = round(1.0 - math.exp(-total), 4) if total > 0 else 0.0
     evidence.sort(key=lambda item: (-item[0], item[1]))
     reasons = tuple(code for z, code in evidence if z > 0)
@@ -175,6 +180,8 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "challenges_passed": float(s.challenge_passed),
         "challenges_failed": float(s.challenge_failed),
         "subnet_automation_failures": float(s.subnet_automation),
+        "subnet_challenge_failures": float(s.subnet_failures),
+        "subnet_challenge_passes": float(s.subnet_passes),
         "evidence_z": round(total, 3),
     }
 

@@ -147,6 +147,8 @@ class SessionState(msgspec.Struct, kw_only=True):
     subnet_failures: int = 0  # other sessions of this /24 on the channel that failed one
     automation_shared: bool = False  # ... and its automation verdict too (2026.11.8)
     subnet_automation: int = 0  # other sessions of this /24 whose challenge reported automation
+    pass_shared: bool = False  # this session's pass was counted in its channel's /24 (2026.11.9)
+    subnet_passes: int = 0  # other sessions of this /24 on the channel that passed one
 
     # --- channel context, as this session last saw it (maxima, so they converge) -----------
     context_ts: float = -1e18  # event time this session last read its channel's counts
@@ -219,8 +221,9 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # other session of the channel was using). Bounded; the baseline arrivals are compared with.
     recent_joins: list[tuple[float, int, str, bool]] = msgspec.field(default_factory=list)
     # Sessions that failed a challenge, per /24 (v6 /48): [sessions, event time of the last,
-    # sessions among them whose challenge reported automation (2026.11.8)].
-    # Dropped after ARRIVAL_KEEP_S without a new failure, so it holds the recent ones (2026.11.5).
+    # sessions among them whose challenge reported automation (2026.11.8), and, appended when
+    # the first one passes, sessions that passed one (2026.11.9)]. Dropped after
+    # ARRIVAL_KEEP_S without a new failure, so it holds the recent ones (2026.11.5).
     failures: dict[str, list[float]] = msgspec.field(default_factory=dict)
     # First heartbeats after a player start (2026.11.7), per 0.1 s bin of event time: [sessions,
     # and sum and sum of squares of the seconds from their first event and from their player

@@ -13,12 +13,14 @@ class Facts:
 
     __slots__ = (
         "bad_share",
+        "block_floor",
         "cdn_span",
         "hb_cv",
         "hosting",
         "link_busy",
         "media_ratio",
         "mismatch_share",
+        "own_address",
         "own_address_crowd",
         "pace",
         "partial_share",
@@ -48,6 +50,12 @@ class Facts:
         self.pool = False  # the session's /24 has a sticky proxy pool's shape (proxy_pool)
         # subnet_crowd of IPv4 desktop sessions on about one address each (2026.11.8)
         self.own_address_crowd = False
+        # (2026.11.9) an IPv4 desktop session outside hosting networks, on an address no other
+        # session of the channel used, in a /24 where other addresses watch it too, about one
+        # session each: a block of one-session addresses, not a NAT (office, campus, carrier)
+        self.own_address = False
+        # (2026.11.9) its block's failures keep it from being counted even after a pass
+        self.block_floor = False
 
 
 def ramp(x: float, lo: float, hi: float) -> float:

@@ -18,13 +18,30 @@ POOL_LIFT = 3.0  # a /24 holding 3x the mean of its ASN's uncrowded /24s on the 
 POOL_CROWD_ADDRESSES = (
     9  # a pool that is a tenth of the audience: nine addresses (until 2026.11.5 too)
 )
+HOSTING_TLS_CROWD = 5  # (2026.11.9) other sessions of the channel in one hosting /24 (v6 /48)
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
     audience = max(s.channel_sessions, 1)
     f.hosting = s.cdn_n > 0 and s.hosting_n >= 0.5 * s.cdn_n
+    f.own_address = (
+        not f.hosting
+        and s.subnet_addresses >= 1
+        and s.peers_ip == 0
+        and s.peers_subnet <= 1.5 * (s.subnet_addresses + 1)
+        and not s.ua_mobile
+        and bool(s.reg_ip)
+        and ":" not in s.reg_ip[2:]
+    )
     if f.hosting:
         add((0.25, "hosting_network"))
+        if f.mismatch_share >= 0.5 and s.peers_subnet >= HOSTING_TLS_CROWD:
+            # (2026.11.9) A browser user agent over a TLS stack no browser has, from a rented
+            # /24 that holds five more "viewers" of this channel: a farm of scripts dressed as
+            # one browser. VPN users keep their own browsers' TLS (the tunnel does not touch
+            # it), and an office's TLS-inspecting proxy sits in the office's network, not in a
+            # data centre. Medium, behaviour: with ``tls_ua_mismatch`` it suppresses.
+            add((0.3, "hosting_tls_crowd"))
         # Several "viewers" of one channel on one rented address; strong when they are tens
         # and a real share of the audience (a VPN exit spreads over many channels).
         if s.peers_ip >= 10 and s.peers_ip >= 0.05 * audience:
