@@ -274,3 +274,16 @@ def run(event_list) -> dict[str, Decision]:
         if decision is not None:
             final[decision.session_id] = decision
     return final
+
+
+def finals(*groups: list[Viewer]) -> dict[str, Decision]:
+    """Each session's last decision when the groups' viewers watch one channel together."""
+    return run(merge(*(v for g in groups for v in g)))
+
+
+def one_per_network(n: int, *, start: float = T0 - 120.0, duration: float = 420.0) -> list[Viewer]:
+    """An everyday audience: ``n`` viewers arriving 0.5 s apart, each from its own network."""
+    return [
+        Viewer(f"aud-{i}", start=start + i * 0.5, duration=duration, ip=f"86.{i}.9.9", asn=3000 + i)
+        for i in range(n)
+    ]

@@ -12,6 +12,7 @@ from detect_builders import (
     SAFARI_JA4,
     T0,
     Viewer,
+    finals,
     merge,
     run,
 )
@@ -59,10 +60,6 @@ def block(prefix: str, asn: int, n: int = 8, tag: str = "pool", **kw) -> list[Vi
         )
         for i in range(n)
     ]
-
-
-def finals(*groups: list[Viewer]) -> dict:
-    return run(merge(*(v for g in groups for v in g)))
 
 
 # --- proxy_pool against the ISP's other /24s ------------------------------------------------------

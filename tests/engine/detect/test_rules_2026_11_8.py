@@ -7,7 +7,7 @@ behind a carrier NAT, a member who passed, a block that is no crowd."""
 
 from __future__ import annotations
 
-from detect_builders import IPHONE_UA, T0, Viewer, merge, run
+from detect_builders import IPHONE_UA, T0, Viewer, finals, one_per_network
 
 from engine.detect.channel import observe_context, register_failure
 from engine.detect.signals import challenge
@@ -18,13 +18,7 @@ CODE = "subnet_automation_detected"
 
 
 def audience(n: int = 40) -> list[Viewer]:
-    # A small channel's audience: one viewer per network.
-    return [
-        Viewer(
-            f"aud-{i}", start=T0 - 120.0 + i * 0.5, duration=420.0, ip=f"86.{i}.9.9", asn=3000 + i
-        )
-        for i in range(n)
-    ]
+    return one_per_network(n)  # a small channel's audience
 
 
 def block(n: int = 6, error: str = "automation_detected", prefix: str = "180.4.78", **kw):
@@ -46,10 +40,6 @@ def block(n: int = 6, error: str = "automation_detected", prefix: str = "180.4.7
     out[0].challenges = [(40.0, False)]
     out[1].challenges = [(45.0, False)]
     return out
-
-
-def finals(*groups: list[Viewer]) -> dict:
-    return run(merge(*(v for g in groups for v in g)))
 
 
 def test_unchallenged_members_of_a_block_caught_automating_are_suppressed() -> None:

@@ -16,8 +16,8 @@ from detect_builders import (
     PYTHON_JA4,
     T0,
     Viewer,
-    merge,
-    run,
+    finals,
+    one_per_network,
 )
 
 from engine.detect.channel import observe_context, register_failure
@@ -32,12 +32,7 @@ CODE = "subnet_challenges_failed"
 def audience(n: int = 120) -> list[Viewer]:
     # A big channel's audience, one viewer per network: no block of a few addresses is a tenth
     # of it (so ``subnet_crowd``, ``proxy_pool`` and ``subnet_automation_detected`` stay quiet).
-    return [
-        Viewer(
-            f"aud-{i}", start=T0 - 120.0 + i * 0.5, duration=420.0, ip=f"86.{i}.9.9", asn=3000 + i
-        )
-        for i in range(n)
-    ]
+    return one_per_network(n)
 
 
 def block(n: int, prefix: str = "180.4.78", asn: int = 4713, tag: str = "blk", **kw):
@@ -59,10 +54,6 @@ def block(n: int, prefix: str = "180.4.78", asn: int = 4713, tag: str = "blk", *
 def fail(v: Viewer, at: float, error: str = "timeout") -> None:
     v.challenges = [(at, False)]
     v.challenge_error = error
-
-
-def finals(*groups: list[Viewer]) -> dict:
-    return run(merge(*(v for g in groups for v in g)))
 
 
 def test_rule_version() -> None:
