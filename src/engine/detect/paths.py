@@ -21,11 +21,26 @@ _MEDIA_EXT = frozenset(
 )
 
 
+# Every viewer of a rendition requests the same segment names, so most paths were seen moments
+# ago: a bounded memo of the parse (a dict lookup against ~1 µs of string work per request).
+_SEEN: dict[str, tuple[int, int]] = {}
+_SEEN_MAX = 50_000
+
+
 def classify_path(path: str) -> tuple[int, int]:
     """``(kind, sequence number)``; the number is -1 unless the path is a numbered segment."""
-    query = path.find("?")
+    query = path.find("?")  # (a signed URL's token would make every path new)
     if query >= 0:
         path = path[:query]
+    found = _SEEN.get(path)
+    if found is None:
+        if len(_SEEN) >= _SEEN_MAX:
+            _SEEN.clear()
+        found = _SEEN[path] = _classify(path)
+    return found
+
+
+def _classify(path: str) -> tuple[int, int]:
     dot = path.rfind(".")
     slash = path.rfind("/")
     if dot <= slash:
