@@ -158,13 +158,15 @@ def split_batch(
     for target in range(partitions):
         pieces = _pieces(records, targets.get(target, ()))
         for n, piece in enumerate(pieces, 1):
+            # a piece followed by more of this batch tells nothing of the source's progress
+            last = n == len(pieces)
             header = Header(
                 topic,
                 partition,
                 [records[i].offset for i in piece],
                 [_stamp(records[i].timestamp, received) for i in piece],
-                # a piece followed by more of this batch tells nothing of the source's progress
-                *((clock, caught_up) if n == len(pieces) else (float("-inf"), False)),
+                clock if last else float("-inf"),
+                caught_up if last else False,
             )
             out.envelopes.append(
                 (target, encode_envelope(header, [records[i].value for i in piece]))
