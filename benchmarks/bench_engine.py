@@ -54,6 +54,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 ENGINE = [sys.executable, "-m", "engine", "worker"]
 INPUTS = ("cdn-logs", "player-events", "chat-events", "challenge-results")
 OUTPUTS = ("decisions", "enforcement", "dlq")
@@ -125,6 +127,33 @@ def backlog_events(n: int) -> tuple[list[Event], int]:
         1 for _, topic, _, value in events if detector.process(decode_event(topic, value))
     )
     return events, decisions
+
+
+class _Channel(msgspec.Struct):
+    channel_id: str
+
+
+def channel_shares(events: list[Event], partitions: int) -> dict[int, float]:
+    """Share of the events on each partition of the worker's channel topic (the decide work)."""
+    from engine.runtime.envelope import ChannelPartitioner
+
+    partition_of = ChannelPartitioner(partitions)
+    decode = msgspec.json.Decoder(_Channel).decode
+    counts = [0] * partitions
+    for _, _, _, value in events:
+        counts[partition_of(decode(value).channel_id)] += 1
+    total = sum(counts) or 1
+    return {p: c / total for p, c in enumerate(counts)}
+
+
+def decide_load(assignment: list[tuple[str, ...]], topic: str, shares: dict[int, float]) -> str:
+    """Each worker's share of the decide work, from the channel partitions it holds."""
+    parts = []
+    for i, tps in enumerate(assignment, 1):
+        held = sorted(int(tp.rpartition(":")[2]) for tp in tps if tp.rpartition(":")[0] == topic)
+        share = sum(shares.get(p, 0.0) for p in held)
+        parts.append(f"worker {i} {share:.0%} (partitions {', '.join(map(str, held)) or '-'})")
+    return "; ".join(parts)
 
 
 def live_events(rate: float, seconds: float, start_ts: float) -> list[Event]:
@@ -343,6 +372,7 @@ class Throughput:
     published: int
     clickhouse: int
     rebalanced: bool = False  # the group's assignment changed while it ran
+    assignment: list[tuple[str, ...]] | None = None  # per worker, at the end
 
 
 def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) -> Throughput:
@@ -388,6 +418,7 @@ def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) 
                     published,
                     ch,
                     rebalanced,
+                    assignment,
                 )
         if (consumed, published, ch) != progress:
             progress = (consumed, published, ch)
@@ -707,12 +738,14 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
     results: list[str] = []
     n = decisions = 0
     raw_rate = 0.0
+    shares: dict[int, float] = {}
     if not args.no_throughput:
         log(f"generating {args.events:,} events and replaying them for the decision count")
         events, decisions = backlog_events(args.events)
         n = len(events)
         log(f"producing the backlog ({n:,} events; replay makes {decisions:,} decisions)")
         secs = asyncio.run(produce_backlog(bootstrap, prefix, events, kwargs))
+        shares = channel_shares(events, args.partitions)
         del events
         log(f"produced {n:,} events in {secs:.1f} s ({n / secs:,.0f} events/s)")
         log("raw aiokafka consume of the same events")
@@ -778,11 +811,15 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
         )
         if e2e.published != decisions:
             results.append(f"note: worker published {e2e.published:,}, replay makes {decisions:,}")
+        if args.workers > 1 and e2e.assignment:
+            split = decide_load(e2e.assignment, f"bench-{run_id}-channel-events", shares)
+            results.append(f"decide work by worker  {split}")
         if e2e.rebalanced:
             results.append(
                 "note: the consumer group rebalanced during the measurement (a worker joined "
-                "after the others had started; on Apache Kafka set "
-                "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=3000): the figure includes it"
+                "after the others had started), and the figure includes it: run again (an "
+                "Apache Kafka broker with KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=3000 waits "
+                "for the workers)"
             )
 
     if not args.no_latency:
