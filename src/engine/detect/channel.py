@@ -58,6 +58,11 @@ FIRST_BEAT_COARSE_S = 2.0
 FIRST_BEAT_MAX_DELAY_S = 60.0  # a first heartbeat later than this after the start is not read
 FIRST_BEAT_KEEP_S = 120.0
 FIRST_BEAT_MIN_SPREAD_S = 0.5  # SD of the cohort's arrivals (first event and player start)
+# (2026.11.10) A visible player's first beat is left out only this close to a whole second:
+# throttled timers wake on the second plus a few milliseconds of task latency, and a collector
+# stamping whole seconds puts beats exactly on it. The 50 ms window before left a tenth of all
+# phases unread, where a controller's grid falls by chance (seed 803's last swarm wave did).
+FIRST_BEAT_WHOLE_SECOND_S = 0.015
 # A sticky proxy pool's shape (2026.11.6): this many distinct IPv4 addresses of one /24 on a
 # channel, one desktop session each, standing out against the audience or the ASN's other /24s.
 POOL_MIN_ADDRESSES = 7
@@ -349,7 +354,7 @@ def register_first_beat(c: ChannelState, s: SessionState, ts: float) -> None:
     if start < 0 or not s.p_visible or not 0 <= ts - start <= FIRST_BEAT_MAX_DELAY_S:
         return
     offset = ts % 1.0
-    if offset < 0.05 or offset > 0.95:
+    if offset < FIRST_BEAT_WHOLE_SECOND_S or offset > 1.0 - FIRST_BEAT_WHOLE_SECOND_S:
         return
     b = int(ts // FIRST_BEAT_BIN_S)
     s.beat_bin = b

@@ -21,7 +21,6 @@ from detect_builders import (
 )
 
 from engine.detect.channel import observe_context, register_failure
-from engine.detect.policy import RULE_VERSION
 from engine.detect.signals import challenge, context
 from engine.detect.signals.base import Facts
 from engine.detect.state import decode_channel_state, encode_state, new_channel, new_session
@@ -54,10 +53,6 @@ def block(n: int, prefix: str = "180.4.78", asn: int = 4713, tag: str = "blk", *
 def fail(v: Viewer, at: float, error: str = "timeout") -> None:
     v.challenges = [(at, False)]
     v.challenge_error = error
-
-
-def test_rule_version() -> None:
-    assert RULE_VERSION == "2026.11.9"
 
 
 # --- subnet_challenges_failed ---------------------------------------------------------------------
