@@ -287,3 +287,28 @@ def one_per_network(n: int, *, start: float = T0 - 120.0, duration: float = 420.
         Viewer(f"aud-{i}", start=start + i * 0.5, duration=duration, ip=f"86.{i}.9.9", asn=3000 + i)
         for i in range(n)
     ]
+
+
+def assert_counted(final: dict[str, Decision], viewers: list[Viewer], code: str) -> None:
+    """Every one of ``viewers`` ends counted, and ``code`` is not among its reasons."""
+    for v in viewers:
+        d = final[v.session_id]
+        assert code not in d.reasons, (v.session_id, d.features)
+        assert d.action == "count", (v.session_id, d.score, d.reasons)
+
+
+def raid(starts: list[float], duration: float = 120.0) -> list[Viewer]:
+    """People redirected by a raid: each from its own network, a 15 s heartbeat with 10 ms of
+    jitter, players starting at ``starts``."""
+    return [
+        Viewer(
+            f"raid-{i}",
+            start=at,
+            duration=duration,
+            ip=f"98.{i}.2.2",
+            asn=30000 + i,
+            heartbeat_s=15.0,
+            heartbeat_jitter=0.01,
+        )
+        for i, at in enumerate(starts)
+    ]

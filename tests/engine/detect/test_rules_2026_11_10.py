@@ -9,7 +9,7 @@ never chat, hidden tabs, a collector with one-second timestamps)."""
 
 from __future__ import annotations
 
-from detect_builders import T0, Viewer, finals, one_per_network
+from detect_builders import T0, Viewer, assert_counted, finals, one_per_network, raid
 
 from engine.detect.channel import register_first_beat
 from engine.detect.policy import RULE_VERSION
@@ -85,10 +85,7 @@ def test_whole_second_timestamps_are_not_read() -> None:
     # second, so people arriving apart "beat together"; none of them is read.
     bots = wave(8, 1.0)
     final = finals(audience(), bots)
-    for v in bots:
-        d = final[v.session_id]
-        assert CODE not in d.reasons, d.features
-        assert d.action == "count"
+    assert_counted(final, bots, CODE)
 
 
 def test_hidden_players_near_a_whole_second_are_not_read() -> None:
@@ -100,23 +97,9 @@ def test_hidden_players_near_a_whole_second_are_not_read() -> None:
 def test_raid_redirected_at_one_instant_near_a_whole_second_is_not_read() -> None:
     # Players started together beat together, here 20-60 ms after a whole second: no spread of
     # arrivals, so not one controller's clock.
-    raid = [
-        Viewer(
-            f"raid-{i}",
-            start=AT - 0.8 + 0.02 + i * 0.003,
-            duration=120.0,
-            ip=f"98.{i}.2.2",
-            asn=30000 + i,
-            heartbeat_s=15.0,
-            heartbeat_jitter=0.01,
-        )
-        for i in range(12)
-    ]
-    final = finals(audience(), raid)
-    for v in raid:
-        d = final[v.session_id]
-        assert CODE not in d.reasons, d.features
-        assert d.action == "count"
+    people = raid([AT - 0.8 + 0.02 + i * 0.003 for i in range(12)])
+    final = finals(audience(), people)
+    assert_counted(final, people, CODE)
 
 
 def test_preview_hovers_stream_end_and_silent_viewers_are_counted() -> None:

@@ -6,7 +6,7 @@ redirected at one instant, a raid arriving over seconds, hidden tabs)."""
 
 from __future__ import annotations
 
-from detect_builders import T0, Viewer, merge, run
+from detect_builders import T0, Viewer, assert_counted, merge, raid, run
 
 from engine.detect import Detector, Policy
 from engine.detect.channel import FIRST_BEAT_KEEP_S, register_first_beat
@@ -65,23 +65,9 @@ def test_raid_redirected_at_one_instant_is_not_read() -> None:
     # A raid lands everyone within a few hundredths of a second; their players start together,
     # so their own timers beat together: same first beat, but no spread of arrivals.
     at = T0 + 400.0
-    raid = [
-        Viewer(
-            f"raid-{i}",
-            start=at + i * 0.02,
-            duration=120.0,
-            ip=f"98.{i}.2.2",
-            asn=30000 + i,
-            heartbeat_s=15.0,
-            heartbeat_jitter=0.01,
-        )
-        for i in range(12)
-    ]
-    final = run(merge(*audience(), *raid))
-    for v in raid:
-        d = final[v.session_id]
-        assert CODE not in d.reasons, d.features
-        assert d.action == "count"
+    people = raid([at + i * 0.02 for i in range(12)])
+    final = run(merge(*audience(), *people))
+    assert_counted(final, people, CODE)
 
 
 def test_raid_arriving_over_seconds_is_not_read() -> None:
@@ -91,10 +77,7 @@ def test_raid_arriving_over_seconds_is_not_read() -> None:
         for i in range(60)
     ]
     final = run(merge(*audience(), *raid))
-    for v in raid:
-        d = final[v.session_id]
-        assert CODE not in d.reasons, d.features
-        assert d.action == "count"
+    assert_counted(final, raid, CODE)
 
 
 def test_hidden_players_are_not_read() -> None:
