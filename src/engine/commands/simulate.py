@@ -1,9 +1,11 @@
 """``vbg-engine simulate``: deterministic, labelled viewer and viewbot traffic.
 
-Generates many live channels with human viewers (desktop, mobile behind carrier NAT, offices
-behind one IP, VPN users, background tabs, pausers, low-bandwidth viewers, lurkers, IPv6, raids)
-and viewbot campaigns (playlist pollers, headless browsers, segment skimmers, token replayers,
-hosting farms, residential proxy swarms, challenge evaders). Events go to a file of
+Generates many live channels with human viewers (desktop, mobile behind carrier NAT, phones
+handed over between Wi-Fi and cellular, offices behind one IP, VPN users, background tabs,
+pausers, low-bandwidth viewers, lurkers, IPv6, raids, embedded players) and viewbot campaigns
+(playlist pollers, headless browsers, segment skimmers, token replayers, hosting farms,
+residential proxy swarms, challenge evaders, rotating proxy gateways, slow drip feeds, stealth
+browsers). Events go to a file of
 ``{"topic", "value"}`` envelopes in event-time order and/or to Kafka; labels (one per session)
 go to a separate file. The same arguments give byte-identical output.
 """

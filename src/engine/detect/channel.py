@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 
 from engine.detect.netaddr import canonical_ip, subnet_of
 from engine.detect.state import MAX_KEYS, ChannelState, SessionState
@@ -36,6 +37,22 @@ ARRIVAL_KEEP_S = 900.0
 TRICKLE_MIN_GAPS = 12
 TRICKLE_MAX_CV = 0.6
 TRICKLE_MIN_SPAN_S = 180.0
+# (2026.11.11) A join keeps a client build's beat when the gaps before and after it are both
+# within these multiples of the build's mean gap: a person who happens to run the same build
+# and arrives between two of a scheduler's joins splits one gap into two short ones.
+ON_BEAT_LOW = 0.5
+ON_BEAT_HIGH = 1.75
+ON_BEAT_KEEP = 48
+CLIENT_TRICKLE_READ_S = 900.0  # a session reads its build's cadence for this long
+# Sessions seen in a channel's first minute of log were mostly watching already (a replay or a
+# fresh worker starts mid-stream): their first events are no arrivals, so no beat is read there.
+CLIENT_WARMUP_S = 60.0
+# A build's tight beat is strong only when that build is not (nearly) every join the channel
+# had lately: a drip is a steady stream inside an audience of other
+# builds; when one build is the whole audience, its beat is the audience's and says less.
+# (Joins per 10 s are kept for 400 s; the share reads the last five minutes of them.)
+BUILD_MAX_SHARE = 0.9
+BUILD_SHARE_BUCKETS = 30  # the last five minutes of joins
 # Arrival clusters (2026.11.4): the channel's last joins, and what makes a run of them one
 # scheduler's rather than a crowd's.
 RECENT_JOINS = 64
@@ -133,16 +150,36 @@ def seamless_border(s: SessionState, segment_s: float) -> bool:
     )
 
 
+def seamless_phone(s: SessionState, segment_s: float) -> bool:
+    """(2026.11.11) A phone's change of operator that the fetch rhythm never noticed, to a
+    network it had not used, with no stall near it, and never on a mobile carrier's network
+    (Wi-Fi <-> cellular can be seamless with QUIC or MPTCP connection migration, and a border
+    crossing moves a phone from one carrier to another): Wi-Fi to another operator's Wi-Fi
+    costs a new association and seconds. It only makes the phone a member of
+    ``seamless_change_cohort``: a proxy pool's phone-dressed exits change together."""
+    return (
+        s.ua_mobile
+        and s.switch_stalls == 0
+        and s.asn_returns == 0
+        and s.carrier_crossings == 0
+        and not s.last_asn_mobile
+        and _within(s.switch_gaps, SEAMLESS_GAP_SEGMENTS * segment_s)
+    )
+
+
 def seamless_any(s: SessionState, segment_s: float) -> bool:
     return (
         seamless_change(s, segment_s)
         or seamless_move(s, segment_s)
         or seamless_border(s, segment_s)
+        or seamless_phone(s, segment_s)
     )
 
 
 def _unnoticed(s: SessionState) -> bool:
-    return not (s.stalls or s.country_switches or s.ua_mobile)
+    # (2026.11.11) a stall near the change, not any stall of the session: a proxy's slow exit
+    # stalls now and then, and a stall minutes before a change says nothing about it
+    return not (s.switch_stalls or s.country_switches or s.ua_mobile)
 
 
 def _within(gaps: list[float], limit: float) -> bool:
@@ -168,6 +205,11 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
         del joins[0]
     _arrival(c, s.reg_subnet, ts)
     _arrival(c, f"a:{asn}", ts)
+    if (s.client_ua or s.client_ja4) and ts - c.first_ts >= CLIENT_WARMUP_S:
+        key = f"k:{zlib.crc32(f'{s.client_ua}|{s.client_ja4}'.encode()):08x}"
+        s.reg_client = key
+        s.reg_client_ts = ts
+        _client_arrival(c, key, ts)
     register_failure(c, s, ts)  # a challenge that came back before the first request
 
 
@@ -235,6 +277,56 @@ def _arrival(c: ChannelState, key: str, ts: float) -> None:
     stats[3] += delta * (gap - mean)
     stats[2] = mean
     stats[1] = k
+
+
+def _client_arrival(c: ChannelState, key: str, ts: float) -> None:
+    """``_arrival`` for a client build, also noting the joins that kept the build's beat."""
+    stats = c.arrivals.get(key)
+    if stats is None:
+        c.arrivals[key] = [ts, 0.0, 0.0, 0.0, 0.0]
+        return
+    prev_ts = stats[0]
+    prev_gap = stats[4]
+    gap = ts - prev_ts
+    _arrival(c, key, ts)
+    if gap < 0:
+        return
+    stats[4] = gap if gap <= ARRIVAL_EPISODE_S else 0.0
+    mean = stats[2]
+    if (
+        prev_gap > 0
+        and stats[4] > 0
+        and ON_BEAT_LOW * mean <= prev_gap <= ON_BEAT_HIGH * mean
+        and ON_BEAT_LOW * mean <= gap <= ON_BEAT_HIGH * mean
+    ):
+        beat = c.on_beat.get(key)
+        if beat is None:
+            beat = c.on_beat[key] = []
+        beat.append(prev_ts)
+        if len(beat) > ON_BEAT_KEEP:
+            del beat[0]
+
+
+def arrival_cv(c: ChannelState, key: str) -> float:
+    """The coefficient of variation of ``key``'s current arrival cadence (9.0: none yet)."""
+    stats = c.arrivals.get(key)
+    if stats is None or stats[1] < 2 or stats[2] <= 0:
+        return 9.0
+    return math.sqrt(stats[3] / (stats[1] - 1.0)) / stats[2]
+
+
+def _build_share(c: ChannelState, key: str, now: float) -> float:
+    """The share of the channel's joins in the last ``BUILD_SHARE_BUCKETS`` buckets (up to
+    ``now``) that ``key``'s cadence accounts for (its mean gap against the joins counted)."""
+    stats = c.arrivals.get(key)
+    if stats is None or stats[2] <= 0:
+        return 1.0
+    last = int(now // JOIN_BUCKET_S)
+    first = last - BUILD_SHARE_BUCKETS + 1
+    joins = sum(n for b, n in c.joins.items() if first <= b <= last)
+    if joins <= 0:
+        return 1.0
+    return BUILD_SHARE_BUCKETS * JOIN_BUCKET_S / stats[2] / joins
 
 
 def arrival_regularity(c: ChannelState, key: str) -> int:
@@ -437,6 +529,7 @@ def _rotate(c: ChannelState, minute: int) -> None:
     gone = [key for key, stats in c.arrivals.items() if stats[0] < horizon]
     for key in gone:
         del c.arrivals[key]
+        c.on_beat.pop(key, None)
     gone = [key for key, entry in c.failures.items() if entry[1] < horizon]
     for key in gone:
         del c.failures[key]
@@ -518,6 +611,18 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             cluster = arrival_cluster(c, s.reg_asn, s.reg_subnet, s.last_ts)
             if cluster > s.cluster_joins:
                 s.cluster_joins = cluster
+        if s.reg_client and s.last_ts - s.first_ts <= CLIENT_TRICKLE_READ_S:
+            # (2026.11.11) Joins of this session's client build came at a steady beat, and
+            # this session's own join kept it (gaps before and after it both on the beat).
+            beat = c.on_beat.get(s.reg_client)
+            if beat and s.reg_client_ts in beat:
+                regular = arrival_regularity(c, s.reg_client)
+                if regular > s.client_trickle:
+                    s.client_trickle = regular
+                if regular and _build_share(c, s.reg_client, s.last_ts) <= BUILD_MAX_SHARE:
+                    cv = arrival_cv(c, s.reg_client)
+                    if cv < s.client_trickle_cv:
+                        s.client_trickle_cv = round(cv, 3)
     if c.failures or s.subnet_failures or s.subnet_automation or s.subnet_passes:
         # The current count, not a maximum: a neighbour's pass withdraws its failure. Read for
         # every session since 2026.11.6 (a pool's members that passed or were never

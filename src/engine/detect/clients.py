@@ -292,3 +292,40 @@ HOSTING_ASNS: frozenset[int] = frozenset(
 
 def is_hosting_asn(asn: int) -> bool:
     return asn in HOSTING_ASNS
+
+
+# (2026.11.11) Mobile carriers whose ASN carries (almost) only cellular data. Operators that
+# announce home broadband and cellular from one ASN are left out on purpose: a phone moving
+# between Wi-Fi and cellular can keep its connections (QUIC or MPTCP migration) only across
+# this line, so a seamless change counts for a phone when it does not cross it.
+MOBILE_ASNS: frozenset[int] = frozenset(
+    {
+        21928,  # T-Mobile USA
+        6167,  # Verizon Wireless
+        22394,  # Verizon Wireless
+        20057,  # AT&T Mobility
+        10507,  # Sprint
+        12576,  # EE
+        25135,  # Vodafone UK
+        35228,  # O2 UK
+        206067,  # Three UK
+        6805,  # Telefonica Germany
+        51207,  # Free Mobile
+        12430,  # Vodafone Spain
+        26615,  # TIM Brasil
+        26599,  # Vivo (mobile)
+        55836,  # Reliance Jio
+        45609,  # Bharti Airtel mobile
+        38266,  # Vodafone Idea
+        23693,  # Telkomsel
+        4761,  # Indosat
+        24203,  # XL Axiata
+        17676,  # SoftBank mobile
+        9605,  # NTT Docomo
+        28403,  # Telcel
+        132199,  # Globe Telecom
+        10139,  # Smart Communications
+        16135,  # Turkcell
+        15897,  # Vodafone Turkey
+    }
+)

@@ -163,6 +163,7 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "join_burst": round(s.join_burst, 2),
         "trickle_joins": float(s.trickle_joins),
         "cluster_joins": float(s.cluster_joins),
+        "client_trickle_joins": float(s.client_trickle),
         "rendition_claims_unfetched": round(_unfetched_share(s), 3),
         "playhead_clock_ratio": round(s.ph_adv_s / s.ph_wall_s, 3) if s.ph_wall_s else -1.0,
         "segment_skip_share": round(s.seg_skip_n / s.seg_fwd_n, 3) if s.seg_fwd_n else 0.0,

@@ -72,6 +72,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     nets: list[str] = msgspec.field(default_factory=list)  # /16s (v4) or /32s (v6)
     last_asn: int = -1
     last_asn_hosting: bool = False
+    last_asn_mobile: bool = False  # (2026.11.11) the current network is a mobile carrier's
     asns: list[int] = msgspec.field(default_factory=list)
     asn_switches: int = 0
     asn_returns: int = 0
@@ -85,6 +86,9 @@ class SessionState(msgspec.Struct, kw_only=True):
     # (VPN) network (2026.11.5): a residential line cannot cross a border between requests
     border_gaps: list[float] = msgspec.field(default_factory=list)
     last_stall_ts: float = -1.0
+    # (2026.11.11) seamless-looking changes that crossed between a mobile carrier and another
+    # network (Wi-Fi <-> cellular, which connection migration can make seamless)
+    carrier_crossings: int = 0
     switch_stalls: int = 0  # ASN changes with a player stall within STALL_NEAR_S (either order)
     countries: list[str] = msgspec.field(default_factory=list)
     last_country: str = ""
@@ -166,6 +170,13 @@ class SessionState(msgspec.Struct, kw_only=True):
     channel_sessions: int = 0
     trickle_joins: int = 0  # joins of a regular arrival cadence from this session's network
     cluster_joins: int = 0  # joins of a coordinated arrival cluster from this session's ASN
+    # (2026.11.11) this session's client build (user agent + JA4) and arrival time, as
+    # registered with the channel, and the regular cadence it arrived on the beat of
+    reg_client: str = ""
+    reg_client_ts: float = -1.0
+    client_trickle: int = 0  # gaps of that cadence (0: none read)
+    # its coefficient of variation, read while that build was not (nearly) all of the joins
+    client_trickle_cv: float = 9.0
     seamless_cohort: int = 0  # sessions of the channel (this one too) with a seamless change
     ladder_min: int = 0  # the channel's lowest and highest rendition heights fetched, as last read
     ladder_max: int = 0
@@ -215,6 +226,10 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # People arrive independently (Poisson, CV ~1) or in waves (CV > 1); a scheduler feeding
     # viewers in one after another arrives regularly (CV well under 1).
     arrivals: dict[str, list[float]] = msgspec.field(default_factory=dict)
+    # (2026.11.11) The same per client build ("k:" + crc32 of user agent and JA4), with a fifth
+    # number, the gap before the last join; and per build the event times of the joins whose
+    # gaps before and after both kept the beat (at most ON_BEAT_KEEP), for ``client_trickle``.
+    on_beat: dict[str, list[float]] = msgspec.field(default_factory=dict)
     # Rendition heights any session fetched (the ladder's rungs seen so far, at most MAX_KEYS).
     heights: list[int] = msgspec.field(default_factory=list)
     # The channel's last RECENT_JOINS arrivals: (event time, ASN, /24 or /48, on an address no

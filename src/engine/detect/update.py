@@ -9,7 +9,7 @@ which use event time.
 
 from __future__ import annotations
 
-from engine.detect.clients import HOSTING_ASNS, classify_ua, is_tv_device, ja4_mismatch
+from engine.detect.clients import HOSTING_ASNS, MOBILE_ASNS, classify_ua, is_tv_device, ja4_mismatch
 from engine.detect.netaddr import canonical_ip, subnet_of, wide_net_of
 from engine.detect.paths import OTHER, SEGMENT, classify_path, rendition_height, segment_rendition
 from engine.detect.state import MAX_KEYS, P_ENDED, P_NONE, P_PAUSED, P_PLAYING, SessionState
@@ -91,6 +91,7 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
         counted = same_family or (crossed and asn not in s.asns)
         _asn_change(s, asn, e.country, same_family, ts, prev_ts)
         s.last_asn_hosting = asn in HOSTING_ASNS
+        s.last_asn_mobile = asn in MOBILE_ASNS
         if crossed and counted and not (was_hosting or s.last_asn_hosting):
             _border_change(s, ts - prev_ts)
     elif moved:
@@ -255,6 +256,8 @@ def _asn_change(
         if ts > s.asn_switch_ts:
             s.asn_switch_ts = ts
         gap = ts - prev_ts
+        if (s.last_asn_mobile != (asn in MOBILE_ASNS)) and gap >= 0:
+            s.carrier_crossings += 1
         if same_family and gap >= 0 and len(s.switch_gaps) < MAX_KEYS:
             # How long the session was silent when it changed network: a real handover
             # (new radio link, new lease, new TCP/TLS) interrupts the fetch rhythm.

@@ -8,8 +8,10 @@ Layout, one concern per module:
 
 * ``scenario``: channels (Zipf popularity, ladders, regions), arrivals, raids, campaigns.
 * ``populations.humans``: the human populations (desktop, mobile behind CGNAT, corporate NAT,
-  VPN, background tabs, pausers, low bandwidth, lurkers, IPv6, raids).
-* ``families.bots``: the viewbot families, from playlist pollers to challenge evaders.
+  VPN, background tabs, pausers, low bandwidth, lurkers, IPv6, raids, phones handing over
+  between Wi-Fi and cellular, readers arriving steadily from an embed).
+* ``families.bots``: the viewbot families, from playlist pollers to challenge evaders, rotating
+  residential/mobile proxies, slow-drip campaigns and stealth (patched headless) browsers.
 * ``player``: the HLS player mechanics every watching client shares.
 * ``cdn``: renditions, the live edge, paths and object sizes. ``network``: ASNs, address pools.
   ``clients``: user agents, JA4 fingerprints, viewports. ``emit``: event encoding.

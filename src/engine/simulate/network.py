@@ -344,8 +344,9 @@ class ProxyPool:
     countries: tuple[tuple[str, float], ...]
     cgnat: dict[int, CgnatPool] = field(default_factory=dict)
 
-    def pick(self, rng: random.Random, ipv6_share: float = 0.08) -> Client:
-        country = weighted(rng, self.countries)
+    def pick(self, rng: random.Random, ipv6_share: float = 0.08, country: str = "") -> Client:
+        """An exit; ``country`` set: a geo-targeted exit (operators buy the audience's country)."""
+        country = country or weighted(rng, self.countries)
         if rng.random() < 0.22:
             mobiles = [p for asn, p in self.cgnat.items() if ASN_BY_NUMBER[asn].country == country]
             if mobiles:

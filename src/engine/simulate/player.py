@@ -53,6 +53,9 @@ class WatchPlan:
     rtt: float = 0.03
     error_rate: float = 0.002
     ip_plan: list[tuple[float, Client]] = field(default_factory=list)
+    # > 0: each address change is a real handover, the link is down about this long (the
+    # radio re-attaches, DHCP, TCP/TLS reconnect), so requests pause and the buffer drains
+    handover_gap: float = 0.0
     # renditions: "" = adaptive, "lowest", or a rendition name
     fixed_rendition: str = ""
     # player telemetry
@@ -448,6 +451,13 @@ def watch(w: WatchPlan) -> Iterator[Emitted]:
                 later(t + rng.expovariate(1.0 / w.toggle_viewport_every), "viewport")
             elif kind == "ip":
                 em.set_client(arg)
+                if w.handover_gap > 0:
+                    down = t + w.handover_gap * (0.5 + rnd())
+                    t_tick = max(t_tick, down)
+                    if t_fetch < INF:
+                        t_fetch = max(t_fetch, down)
+                    if t_hb < INF and rnd() < 0.5:
+                        t_hb = max(t_hb, down + rnd() * 0.5)  # the beacon waits for the network
             elif kind == "join":
                 joined = True
                 yield em.chat(t, uid, "join")

@@ -92,6 +92,7 @@ class ChannelPlan:
     mix: tuple[tuple[str, float], ...]
     ctx: HumanContext
     raid: tuple[float, int] | None = None  # (time, raiders)
+    embed: tuple[float, float, float] | None = None  # (publication time, rate per s, decay s)
     mean_length: float = 900.0
 
     @property
@@ -210,6 +211,14 @@ class World:
                 watch_party=watch_party,
                 raid_referer=f"{page}?referrer=raid",
                 raid_len=rng.randint(25, 90),
+                embed_referer=rng.choice(
+                    (
+                        f"https://news.example-daily.com/esports/{name}-live",
+                        f"https://www.gamefan-weekly.net/watch/{name}",
+                        f"https://partner.arena-hub.gg/embed/{name}",
+                    )
+                ),
+                embed_size=rng.choice(((640, 360), (560, 315), (854, 480))),
             )
             plan = ChannelPlan(
                 rank,
@@ -225,6 +234,13 @@ class World:
                 plan.raid = (
                     cfg.start_ts + cfg.duration * rng.uniform(0.2, 0.75),
                     int(plan.viewers * rng.uniform(0.3, 0.8)) + 5,
+                )
+            if rng.random() < 0.3 and cfg.duration >= 300:
+                # an article or partner page embedding the channel: steady arrivals, decaying
+                plan.embed = (
+                    cfg.start_ts + cfg.duration * rng.uniform(0.0, 0.6),
+                    max(0.01, plan.arrival_rate * rng.uniform(0.4, 2.0)),
+                    rng.uniform(600.0, 2400.0),
                 )
             plans.append(plan)
         return plans
@@ -287,6 +303,8 @@ class World:
             out.append(self._human_arrivals(plan))
             if plan.raid:
                 out.append(self._raid_arrivals(plan))
+            if plan.embed:
+                out.append(self._embed_arrivals(plan))
         for c in self.campaigns:
             out.append(self._bot_arrivals(c))
         return out
@@ -317,6 +335,21 @@ class World:
         for j in range(size):
             t += rng.expovariate(1 / 0.12) if j < 0.8 * size else rng.expovariate(1 / 1.5)
             yield t, partial(self._human, plan, ("r", j), "raid", t, False)
+
+    def _embed_arrivals(self, plan: ChannelPlan) -> Iterator[tuple[float, SessionFactory]]:
+        """Independent readers of the embedding page: Poisson, at a rate that decays."""
+        rng = make_rng(self.cfg.seed, "embed", plan.index)
+        t0, rate, decay = plan.embed
+        t_end = self.cfg.start_ts + self.cfg.duration
+        t = t0
+        j = 0
+        while True:
+            t += rng.expovariate(rate)
+            if t >= t_end:
+                return
+            if rng.random() < math.exp(-(t - t0) / decay):  # thinning
+                yield t, partial(self._human, plan, ("e", j), "embed_viewer", t, False)
+                j += 1
 
     def _human(self, plan: ChannelPlan, key: tuple, population: str, t: float, warm: bool):
         rng = make_rng(self.cfg.seed, "human", plan.index, key)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from detect_builders import T0, Viewer, assert_counted, finals, one_per_network, raid
 
 from engine.detect.channel import register_first_beat
-from engine.detect.policy import RULE_VERSION
 from engine.detect.state import new_channel, new_session
 
 CODE = "first_beat_cohort"
@@ -44,10 +43,6 @@ def wave(n: int, phase: float, *, visible: bool = True, duration: float = 45.0) 
         )
         for i in range(n)
     ]
-
-
-def test_rule_version() -> None:
-    assert RULE_VERSION == "2026.11.10"
 
 
 def test_wave_whose_grid_sits_near_a_whole_second_is_caught() -> None:

@@ -18,6 +18,7 @@ POOL_LIFT = 3.0  # a /24 holding 3x the mean of its ASN's uncrowded /24s on the 
 POOL_CROWD_ADDRESSES = (
     9  # a pool that is a tenth of the audience: nine addresses (until 2026.11.5 too)
 )
+CLIENT_TRICKLE_STRONG_CV = 0.45  # (2026.11.11) a scheduler's beat, tighter than people make
 HOSTING_TLS_CROWD = 5  # (2026.11.9) other sessions of the channel in one hosting /24 (v6 /48)
 
 
@@ -92,6 +93,19 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         add((0.6, "join_trickle"))
     elif s.trickle_joins:
         add((0.45, "join_trickle"))
+    if s.client_trickle and s.peers_ip == 0 and not s.trickle_joins:
+        # (2026.11.11) Joins of this session's exact client build (user agent and JA4) came
+        # one after another at a steady beat, 12+ gaps over 3+ minutes, and this session's join
+        # kept it: a scheduler adding viewers a few at a time (a slow drip), whichever
+        # networks it uses. People arrive at random (CV ~1) or in waves, and a person who
+        # shares the build and arrives between two of the scheduler's joins splits a gap and
+        # is not on the beat. Strong when the beat is tight (CV < 0.45). Only a session on an
+        # address of its own is read: a campus or an office (one managed build behind a few
+        # NAT addresses) can fill up between classes at a steady beat too; and when the
+        # session's own network shows the beat (``join_trickle``), that context tells it: one
+        # network's people arriving steadily (a campus handing out public addresses) are
+        # never suppressed on the strength of their common build.
+        add((0.75 if s.client_trickle_cv < CLIENT_TRICKLE_STRONG_CV else 0.45, "client_trickle"))
     if s.cluster_joins:
         # This session's operator fed the channel a run of viewers, each on its own address, a
         # few per /24, at a steady beat, far more than it ever sent the channel before: one

@@ -47,10 +47,20 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         and s.ua_kind == "browser"
         and s.ua_engine in ("chromium", "webkit")
     )
-    if seamless >= 2 and (rapid >= 1 or desk):
+    # (2026.11.11) A phone is read too when each seamless change reached a network the session
+    # never used (no return) and no stall came near any change: Wi-Fi at the edge of its range
+    # flaps between the same two networks, and a handover drops the link for seconds.
+    fresh = (
+        seamless >= 2
+        and s.ua_mobile
+        and s.asn_returns == 0
+        and s.switch_stalls == 0
+        and len(s.asns) >= seamless + 1
+    )
+    if seamless >= 2 and (rapid >= 1 or desk or fresh):
         # Networks changed again and again, minutes apart, without the fetch rhythm missing
         # a beat (a real handover interrupts it for seconds).
-        strong = seamless >= 3 and (rapid >= 2 or desk)
+        strong = seamless >= 3 and (rapid >= 2 or desk)  # a phone's fresh form stays medium
         add((0.9 if strong else 0.6, "seamless_network_change"))
     elif seamless_change(s, f.segment_s):
         # One network change (another operator, same country) that the fetch rhythm and the

@@ -32,6 +32,28 @@ family overlaps with some human population on some signal, so no single rule sep
    browser UA and JA4 (some from an older Chrome build than the UA claims), human-like heartbeat
    jitter, tab switches and unmutes, silent chat joins from freshly created accounts; the main
    tell is that most are challenged and fail, plus arrival in waves from few subnets.
+8. ``rotating_proxy``: a real-looking player (browser UA with its own JA4, human heartbeat
+   jitter, full segments at real pace) whose traffic goes through a rotating residential or
+   mobile proxy gateway: the exit changes every few seconds (a new exit per connection) or
+   every few minutes (sticky sessions), across ISPs, carriers and, unless the operator bought
+   geo-targeted exits in the audience's country, across countries. The proxy swaps exits
+   between two requests: no gap, no stall. Never hidden, mostly muted, low renditions (proxy
+   bandwidth is paid per GB). (Overlaps: phones handing over between Wi-Fi and cellular,
+   carrier NAT rebinding, dual stack, Tor circuits.)
+9. ``drip_feed``: a "slow increase" campaign: one viewer every few tens of seconds for the
+   whole attack, never a wave, so there is no join burst and no cohort on a timer grid. Each
+   session is a decent browser viewer (adaptive rendition, jittered heartbeats, tab switches,
+   a few unmute, some silent chat joins) through sticky ISP proxies, a residential pool or
+   geo-targeted exits. The tells are the scheduler's steady beat and the toolkit's sameness
+   (one browser build, a handful of window sizes). (Overlaps: viewers arriving steadily from
+   an embed or a link, offices filling up.)
+10. ``stealth_browser``: patched headless Chrome (stealth plugins): the UA of a desktop Chrome
+   with the real Chromium JA4, real hls.js fetching of every segment, randomized heartbeat
+   timers, common window sizes; on rented servers (several browsers per address), sticky ISP
+   proxies or residential exits. Always visible, never paused, mostly muted, usually pinned to
+   a low rendition, the CPU shared by many browsers stalls now and then, and a solving
+   service gets some challenges through. (Overlaps: a muted stream on a second monitor, VPN
+   users, data-saver viewers.)
 """
 
 from __future__ import annotations
@@ -40,7 +62,7 @@ import heapq
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.simulate.cdn import SEGMENT_SECONDS, Channel
 from engine.simulate.clients import (
@@ -73,6 +95,9 @@ FAMILIES: tuple[str, ...] = (
     "hosting_farm",
     "residential_swarm",
     "challenge_evader",
+    "rotating_proxy",
+    "drip_feed",
+    "stealth_browser",
 )
 
 # (waves, join spread within a wave in seconds, token rotation median or 0)
@@ -84,6 +109,9 @@ _TIMING: dict[str, tuple[tuple[int, int], tuple[float, float], float]] = {
     "hosting_farm": ((1, 3), (10.0, 60.0), 1200.0),
     "residential_swarm": ((2, 5), (3.0, 12.0), 0.0),
     "challenge_evader": ((2, 4), (30.0, 180.0), 0.0),
+    "rotating_proxy": ((1, 3), (20.0, 150.0), 0.0),
+    "drip_feed": ((1, 1), (0.0, 0.0), 0.0),  # no waves: see ``Campaign._drip``
+    "stealth_browser": ((1, 3), (30.0, 240.0), 0.0),
 }
 
 
@@ -114,6 +142,8 @@ class Campaign:
         A session that began before the window starts at the window with ``warm`` seconds
         already behind it (an attack that was running when the logs begin)."""
         rng = make_rng(self.world.seed, "schedule", self.index)
+        if self.family == "drip_feed":
+            return self._drip(rng)
         rotation = _TIMING[self.family][2]
         out = []
         for slot in range(self.slots):
@@ -136,6 +166,25 @@ class Campaign:
                     warm = max(0.0, self.window_start - t)
                     out.append((t + warm, stop, slot, wave, warm))
                 t = stop + 0.5 + rng.random() * 4.0
+        out.sort()
+        return out
+
+    def _drip(self, rng: random.Random) -> list[tuple[float, float, int, int, float]]:
+        """One join at a time on the scheduler's beat (mean gap, uniform jitter), staying on."""
+        gap = float(self.shared["gap"])
+        jitter = float(self.shared["jitter"])
+        out = []
+        t = self.start + rng.random() * gap
+        for slot in range(self.slots):
+            if t >= self.end - 30.0:
+                break
+            leave = self.end + rng.random() * 120.0 - 60.0
+            if rng.random() < 0.06:
+                leave = t + (leave - t) * rng.random()
+            if leave > self.window_start + 1.0 and leave > t + 5.0:
+                warm = max(0.0, self.window_start - t)
+                out.append((t + warm, leave, slot, 0, warm))
+            t += gap * (1.0 - jitter + 2.0 * jitter * rng.random())
         out.sort()
         return out
 
@@ -247,6 +296,51 @@ def plan_campaign(
         sh["blocks"] = blocks
         sh["old_ja4"] = rng.uniform(0.1, 0.35)
         sh["challenged"] = rng.uniform(0.75, 0.9)
+    elif family == "rotating_proxy":
+        # exits per connection (seconds) or sticky sessions (minutes)
+        sh["rotate"] = rng.uniform(2.0, 12.0) if rng.random() < 0.35 else rng.uniform(60.0, 600.0)
+        sh["geo"] = country if rng.random() < 0.5 else ""
+        sh["mobile_share"] = rng.choice((0.0, 0.3, 0.7))  # mobile-UA toolkit share
+        sh["rendition"] = "lowest" if rng.random() < 0.6 else ""
+        sh["muted"] = rng.uniform(0.6, 1.0)
+        sh["hb"] = rng.random() < 0.85
+        sh["v6"] = rng.choice((0.0, 0.08, 0.3))
+    elif family == "drip_feed":
+        length = max(60.0, end - start)
+        c.slots = max(3, sessions)
+        sh["gap"] = min(120.0, max(6.0, length / c.slots))
+        sh["jitter"] = rng.uniform(0.15, 0.6)
+        sh["net"] = weighted(rng, (("isp", 0.35), ("pool", 0.35), ("geo", 0.3)))
+        isps = asns_of("residential", country) or asns_of("residential", "US")
+        blocks = []
+        for _ in range(rng.randint(3, 6)):
+            asn = isps[int(rng.random() * min(len(isps), rng.randint(1, 3)))]
+            block, cc = random_block(rng, asn)
+            blocks.append((asn.number, block, cc))
+        sh["blocks"] = blocks
+        sh["device"] = weighted(rng, (("chrome_win", 60), ("edge_win", 20), ("chrome_mac", 20)))
+        sh["device_seed"] = rng.getrandbits(32)
+        sh["viewports"] = [
+            weighted(rng, (((1920, 969), 4), ((1536, 730), 2), ((1366, 657), 2), ((1280, 609), 1)))
+            for _ in range(rng.randint(1, 4))
+        ]
+        sh["hide"] = rng.random() < 0.5
+        sh["chat"] = rng.choice((0.0, 0.2, 0.4))
+    elif family == "stealth_browser":
+        sh["net"] = weighted(rng, (("hosting", 0.4), ("isp", 0.35), ("pool", 0.25)))
+        sh["hosts"] = _hosting_clients(rng, max(1, slots // rng.randint(3, 10)))
+        isps = asns_of("residential", country) or asns_of("residential", "US")
+        blocks = []
+        for _ in range(rng.randint(1, 3)):
+            asn = isps[int(rng.random() * len(isps))]
+            block, cc = random_block(rng, asn)
+            blocks.append((asn.number, block, cc))
+        sh["blocks"] = blocks
+        sh["rendition"] = weighted(rng, (("lowest", 0.5), ("cap480", 0.3), ("", 0.2)))
+        sh["muted"] = rng.uniform(0.7, 1.0)
+        sh["jitter"] = rng.uniform(0.02, 0.25)
+        sh["stall"] = rng.uniform(0.003, 0.03)
+        sh["solver"] = rng.uniform(0.2, 0.6)
     return c
 
 
@@ -419,6 +513,12 @@ def _browser_plan(
                 _failed(rng, (("timeout", 0.6), ("invalid_solution", 0.4))),
             )
         return plan
+    if fam == "rotating_proxy":
+        return _rotating_plan(c, rng, session_id, start, end)
+    if fam == "drip_feed":
+        return _drip_plan(c, rng, session_id, start, end, slot)
+    if fam == "stealth_browser":
+        return _stealth_plan(c, rng, session_id, start, end, slot)
     # challenge_evader
     key = weighted(
         rng, (("chrome_win", 50), ("edge_win", 20), ("chrome_mac", 15), ("firefox_win", 15))
@@ -450,6 +550,140 @@ def _browser_plan(
             rng, (("automation_detected", 0.5), ("invalid_solution", 0.3), ("timeout", 0.2))
         )
         plan.challenge = (30.0 + rng.random() * 210.0, passed, err)
+    return plan
+
+
+def _rotating_plan(
+    c: Campaign, rng: random.Random, session_id: str, start: float, end: float
+) -> WatchPlan:
+    sh = c.shared
+    ch = c.channel
+    mobile = rng.random() < sh["mobile_share"]
+    key = (
+        weighted(rng, (("android_chrome", 70), ("samsung", 15), ("ios_safari", 15)))
+        if mobile
+        else weighted(
+            rng, (("chrome_win", 55), ("edge_win", 20), ("chrome_mac", 15), ("firefox_win", 10))
+        )
+    )
+    device = build_device(rng, key)
+    proxies = c.world.proxies
+    geo = str(sh["geo"])
+    v6 = float(sh["v6"])
+    client = proxies.pick(rng, v6, geo)
+    em = SessionEmitter(rng, session_id, ch.channel_id, client, device.ua, device.ja4, c.page_url)
+    plan = WatchPlan(rng=rng, em=em, channel=ch, device=device, start=start, end=end)
+    rotate = float(sh["rotate"])
+    t = start + rotate * (0.3 + rng.random())
+    while t < end and len(plan.ip_plan) < 400:
+        plan.ip_plan.append((t, proxies.pick(rng, v6, geo)))
+        t += rotate * (0.5 + rng.random())
+    plan.bandwidth = lognormal(rng, 12e6, 0.5)
+    plan.rtt = 0.08 + rng.random() * 0.25
+    plan.fixed_rendition = str(sh["rendition"])
+    plan.hb_period = device.hb_base
+    plan.hb_jitter = 0.04 + rng.random() * 0.2
+    plan.player_events = bool(sh["hb"])
+    plan.start_muted = rng.random() < sh["muted"]
+    plan.end_event = rng.random() < 0.5
+    if rng.random() < 0.12:
+        passed = rng.random() < 0.3
+        plan.challenge = (
+            30.0 + rng.random() * 240.0,
+            passed,
+            _failed(
+                rng, (("timeout", 0.5), ("invalid_solution", 0.3), ("automation_detected", 0.2))
+            ),
+        )
+    return plan
+
+
+def _drip_client(c: Campaign, rng: random.Random, slot: int) -> Client:
+    sh = c.shared
+    if sh["net"] == "isp":
+        asn, block, cc = sh["blocks"][slot % len(sh["blocks"])]
+        return Client(v4_in_block(make_rng(c.world.seed, "drip-ip", c.index, slot), block), asn, cc)
+    return c.world.proxies.pick(rng, 0.05, c.country if sh["net"] == "geo" else "")
+
+
+def _drip_plan(
+    c: Campaign, rng: random.Random, session_id: str, start: float, end: float, slot: int
+) -> WatchPlan:
+    sh = c.shared
+    ch = c.channel
+    # one browser build for the whole campaign, a window size from the toolkit's short list
+    device = build_device(make_rng(sh["device_seed"]), str(sh["device"]))
+    sizes = sh["viewports"]
+    vp = sizes[int(rng.random() * len(sizes))]
+    device = replace(device, viewport=vp, alt_viewport=(vp[0], vp[1] + 111))
+    client = _drip_client(c, rng, slot)
+    em = SessionEmitter(rng, session_id, ch.channel_id, client, device.ua, device.ja4, c.page_url)
+    plan = WatchPlan(rng=rng, em=em, channel=ch, device=device, start=start, end=end)
+    plan.bandwidth = lognormal(rng, 30e6, 0.5)
+    plan.rtt = 0.03 + rng.random() * 0.12
+    plan.hb_period = device.hb_base
+    plan.hb_jitter = 0.05 + rng.random() * 0.2
+    plan.start_muted = rng.random() < 0.7
+    plan.unmute_after = 2.0 + rng.random() * 10.0 if rng.random() < 0.3 else -1.0
+    if sh["hide"]:
+        plan.hide_every = lognormal(rng, 900.0, 0.6)
+        plan.hide_median = 20.0
+    plan.end_event = rng.random() < 0.6
+    if rng.random() < sh["chat"]:
+        plan.user_id = _bot_uid(c, slot)
+    if rng.random() < 0.15:
+        passed = rng.random() < 0.35
+        plan.challenge = (
+            30.0 + rng.random() * 240.0,
+            passed,
+            _failed(
+                rng, (("timeout", 0.4), ("invalid_solution", 0.4), ("automation_detected", 0.2))
+            ),
+        )
+    return plan
+
+
+def _stealth_plan(
+    c: Campaign, rng: random.Random, session_id: str, start: float, end: float, slot: int
+) -> WatchPlan:
+    sh = c.shared
+    ch = c.channel
+    device = headless_device(rng, True)  # patched: a desktop Chrome UA, the Chromium JA4
+    vp = weighted(rng, (((1920, 969), 4), ((1536, 730), 2), ((1366, 657), 2), ((1440, 789), 1)))
+    cap = 480 if sh["rendition"] == "cap480" else device.max_height
+    device = replace(device, cls="desktop", viewport=vp, alt_viewport=vp, max_height=cap,
+                     hb_base=weighted(rng, ((20.0, 0.5), (10.0, 0.25), (30.0, 0.25))))  # fmt: skip
+    net = sh["net"]
+    if net == "hosting":
+        client = sh["hosts"][slot % len(sh["hosts"])]
+        rtt = 0.004 + rng.random() * 0.03
+    elif net == "isp":
+        asn, block, cc = sh["blocks"][slot % len(sh["blocks"])]
+        client = Client(v4_in_block(make_rng(c.world.seed, "stealth-ip", c.index, slot), block),
+                        asn, cc)  # fmt: skip
+        rtt = 0.02 + rng.random() * 0.05
+    else:
+        client = c.world.proxies.pick(rng, 0.05, c.country if rng.random() < 0.5 else "")
+        rtt = 0.08 + rng.random() * 0.2
+    em = SessionEmitter(rng, session_id, ch.channel_id, client, device.ua, device.ja4, c.page_url)
+    plan = WatchPlan(rng=rng, em=em, channel=ch, device=device, start=start, end=end)
+    plan.bandwidth = lognormal(rng, 25e6, 0.5)
+    plan.rtt = rtt
+    plan.fixed_rendition = "lowest" if sh["rendition"] == "lowest" else ""
+    plan.hb_period = device.hb_base
+    plan.hb_jitter = float(sh["jitter"]) * (0.5 + rng.random())
+    plan.start_muted = rng.random() < sh["muted"]
+    plan.stall_proneness = float(sh["stall"])
+    plan.end_event = rng.random() < 0.4
+    if rng.random() < 0.25:
+        passed = rng.random() < sh["solver"]
+        plan.challenge = (
+            20.0 + rng.random() * 240.0,
+            passed,
+            _failed(
+                rng, (("automation_detected", 0.5), ("timeout", 0.3), ("invalid_solution", 0.2))
+            ),
+        )
     return plan
 
 

@@ -25,13 +25,21 @@ Each population is a real group of viewers whose traffic looks, on some signal, 
   clients flip between IPv4 and IPv6 within a session.
 * ``raid``: a streamer "raids" a channel and hundreds of real people arrive within seconds, with
   a raid Referer and a burst of chat messages of identical length: a legitimate join burst.
+* ``mobile_handover``: a phone that leaves home Wi-Fi for its cellular carrier mid-session
+  (and sometimes comes back, or joins another Wi-Fi): a new address, ASN and often IP family
+  at each move, the link down for seconds (a few with connection migration, under a second),
+  the buffer draining, stalls and ABR drops. Commuters' carrier NAT rebinds too.
+* ``embed_viewer``: the channel's player embedded in an article or a partner page: viewers
+  arrive steadily (Poisson, a rate that decays as the article ages) for many minutes, with one
+  Referer, the embed's fixed player size (so low renditions), muted autoplay, scrolled in and
+  out of view, no chat. A steady stream of similar-looking people, but independent arrivals.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.simulate.cdn import Channel
 from engine.simulate.clients import Device, build_device, human_device, with_own_screen
@@ -68,6 +76,8 @@ POPULATIONS: dict[str, PopulationSpec] = {
         PopulationSpec("lurker", 12, 1500, 0.9),
         PopulationSpec("ipv6", 9, 900, 1.0),
         PopulationSpec("raid", 0, 300, 1.1),
+        PopulationSpec("mobile_handover", 5, 900, 0.9),
+        PopulationSpec("embed_viewer", 0, 240, 1.0),
     )
 }
 
@@ -91,6 +101,8 @@ class HumanContext:
     watch_party: Office | None = None
     raid_referer: str = ""
     raid_len: int = 40
+    embed_referer: str = ""
+    embed_size: tuple[int, int] = (640, 360)
 
 
 def _home_client(rng: random.Random, country: str, ipv6: bool = False) -> Client:
@@ -143,9 +155,13 @@ def build_human(
     channel = ctx.channel
     device_cls = {
         "mobile_cgnat": "mobile",
+        "mobile_handover": "mobile",
         "corporate_nat": "desktop",
         "background_tab": "desktop",
-    }.get(pop, "any" if pop in ("low_bandwidth", "lurker", "ipv6", "raid") else "desktop")
+    }.get(
+        pop,
+        "any" if pop in ("low_bandwidth", "lurker", "ipv6", "raid", "embed_viewer") else "desktop",
+    )
     if pop == "vpn":
         device_cls = "desktop" if rng.random() < 0.75 else "mobile"
     if pop == "pauser":
@@ -200,6 +216,9 @@ def build_human(
                     ip_plan.append((t, cur[i % 2]))
                     i += 1
                     t += lognormal(rng, 240.0, 0.8)
+        elif pop == "mobile_handover":
+            client, ip_plan = _handovers(ctx, rng, country, start, end)
+            chance = 0.03
         elif mobile and pop in ("mobile_cgnat", "low_bandwidth", "raid", "lurker", "pauser"):
             pool = _carrier(ctx, rng, country)
             client = pool.pick(rng)
@@ -215,10 +234,16 @@ def build_human(
             bandwidth = lognormal(rng, 14e6, 0.7)
             rtt = 0.035 + rng.random() * 0.09
 
+    if pop == "embed_viewer":
+        w_px = ctx.embed_size[0] if device.cls != "mobile" else device.viewport[0]
+        size = (w_px, round(w_px * 9 / 16))
+        device = replace(device, viewport=size, alt_viewport=device.alt_viewport, max_height=480)
     referer = ""
     if device.referer:
         referer = ctx.raid_referer if pop == "raid" else ctx.page_url
-        if pop not in ("raid", "corporate_nat") and rng.random() < 0.06:
+        if pop == "embed_viewer":
+            referer = ctx.embed_referer
+        if pop not in ("raid", "corporate_nat", "embed_viewer") and rng.random() < 0.06:
             referer = rng.choice(("https://www.reddit.com/", "https://embed.streamhub.tv/"))
     ja4 = office.intercept_ja4 if office is not None and office.intercept_ja4 else device.ja4
     if rng.random() < 0.01:
@@ -287,6 +312,19 @@ def build_human(
         plan.user_id, plan.chat_every = uid, 0.0
         plan.hide_every = lognormal(rng, 900.0, 0.6)
         plan.toggle_viewport_every = 0.0
+    elif pop == "mobile_handover":
+        plan.handover_gap = (
+            lognormal(rng, 0.8, 0.4) if rng.random() < 0.15 else lognormal(rng, 4.5, 0.5)
+        )
+    elif pop == "embed_viewer":
+        plan.user_id, plan.chat_every = "", 0.0  # an embed has no chat
+        plan.start_muted = True
+        plan.unmute_after = lognormal(rng, 8.0, 0.8) if rng.random() < 0.3 else -1.0
+        plan.hide_every = lognormal(rng, 90.0, 0.6)  # scrolled out of view and back
+        plan.hide_median = 12.0
+        plan.pause_on_hide = rng.random() < 0.5  # players that pause off screen
+        plan.toggle_viewport_every = 0.0
+        plan.pause_every = 0.0
     elif pop == "raid":
         plan.user_id, plan.chat_every = _chat_profile(rng, 0.8, 0.6)
         if plan.user_id and rng.random() < 0.7:
@@ -302,6 +340,41 @@ def build_human(
     if warm > 0:
         plan.start_muted = plan.start_muted and plan.unmute_after < 0
     return plan
+
+
+def _handovers(
+    ctx: HumanContext, rng: random.Random, country: str, start: float, end: float
+) -> tuple[Client, list[tuple[float, Client]]]:
+    """Home Wi-Fi, then the carrier (v4 behind its NAT, or the phone's own v6), maybe back."""
+    pool = _carrier(ctx, rng, country)
+    country = pool.asn.country  # a phone's carrier is where it lives (no roaming here)
+    home = _home_client(rng, country, ipv6=rng.random() < 0.3)
+    cell = (
+        residential_client(rng, pool.asn, ipv6=True)
+        if pool.asn.v6 and rng.random() < 0.45
+        else pool.pick(rng)
+    )
+    first_cell = rng.random() < 0.35  # arrives on cellular, walks in the door
+    places = [cell, home] if first_cell else [home, cell]
+    for _ in range(rng.randint(0, 2)):
+        if rng.random() < 0.5:
+            nxt = places[-2]  # back where it was
+        elif places[-1] is cell:
+            nxt = _home_client(rng, country)  # another Wi-Fi (a friend's, a cafe)
+        else:
+            nxt = pool.pick(rng) if ":" not in cell.ip else cell
+        places.append(nxt)
+    plan = []
+    t = start + lognormal(rng, 240.0, 0.8)
+    for client in places[1:]:
+        if t >= end:
+            break
+        plan.append((t, client))
+        stay = lognormal(rng, 360.0, 0.8)
+        if client is cell and ":" not in cell.ip and rng.random() < 0.3:
+            plan.append((t + stay * (0.2 + 0.6 * rng.random()), pool.pick(rng)))  # NAT rebinding
+        t += stay
+    return places[0], plan
 
 
 def session_length(rng: random.Random, population: str, warm: bool) -> tuple[float, float]:
