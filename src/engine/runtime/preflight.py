@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -46,7 +48,8 @@ async def _kafka(settings: Settings, rt: RuntimeSettings) -> None:
         **settings.kafka_security.aiokafka_kwargs(),
     )
     try:
-        await asyncio.wait_for(admin.start(), TIMEOUT_S)
+        with _quiet("aiokafka"):
+            await asyncio.wait_for(admin.start(), TIMEOUT_S)
     except (KafkaError, OSError, TimeoutError) as exc:
         raise CommandError(
             f"Kafka at {settings.kafka_bootstrap} is unreachable: {_one_line(exc)}"
@@ -114,6 +117,19 @@ async def _redis(settings: Settings) -> None:
         ) from None
     finally:
         await client.aclose()
+
+
+@contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """A failed start is reported once, as one line: aiokafka's own log of the same refused
+    connection (a JSON line before ours) only repeats it."""
+    target = logging.getLogger(logger)
+    level = target.level
+    target.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
 
 
 def _one_line(exc: BaseException) -> str:
