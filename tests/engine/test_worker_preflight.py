@@ -31,8 +31,8 @@ def check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         VBG_DATA_DIR=str(tmp_path / "engine"),
         CLICKHOUSE_URL=f"chdb://{tmp_path / 'chdb'}",
         ENGINE_PORT=str(closed_port()),
-        **env,
     )
+    base.update(env)
     return subprocess.run(
         [sys.executable, "-m", "engine", "worker", "--check"],
         env=base,
@@ -94,3 +94,27 @@ def test_every_dependency_answering_passes(
     result = check(tmp_path, KAFKA_BOOTSTRAP=kafka_bootstrap, REDIS_URL=redis_url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("vbg-engine worker: configuration and dependencies OK")
+
+
+def test_busy_api_port_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = check(
+            tmp_path,
+            KAFKA_BOOTSTRAP="127.0.0.1:1",
+            ENGINE_PORT=str(port),
+            VBG_WEB_BIND="127.0.0.1",
+        )
+    assert result.returncode == 1
+    assert one_line(result) == (
+        f"vbg-engine worker: cannot serve the HTTP API on 127.0.0.1:{port}"
+        " (VBG_WEB_BIND, ENGINE_PORT): Address already in use"
+    )
+
+
+def test_unusable_bind_address_is_one_line(tmp_path: Path) -> None:
+    result = check(tmp_path, KAFKA_BOOTSTRAP="127.0.0.1:1", VBG_WEB_BIND="192.0.2.1")
+    assert result.returncode == 1
+    assert "cannot serve the HTTP API on 192.0.2.1:" in one_line(result)

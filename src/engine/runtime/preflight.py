@@ -6,12 +6,15 @@
   can open the data path, so it applies the schema itself (idempotent); a server must have been
   migrated with ``vbg-engine migrate``.
 - Redis: answers PING.
+- The HTTP API's address (``VBG_WEB_BIND``, ``ENGINE_PORT``) can be bound: found only once
+  every agent had started, a busy port ended the worker with a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,9 +39,25 @@ async def preflight(settings: Settings, rt: RuntimeSettings) -> None:
         Path(rt.data_dir).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError(f"VBG_DATA_DIR={rt.data_dir!r}: {exc.strerror or exc}") from None
+    _web_port(rt.web_bind, settings.engine_port)
     await _kafka(settings, rt)
     await asyncio.to_thread(_clickhouse, settings)
     await _redis(settings)
+
+
+def _web_port(host: str, port: int) -> None:
+    """Bind the API's address once, the way aiohttp will (``SO_REUSEADDR``: a port in
+    TIME_WAIT is fine, one another process listens on is not)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise CommandError(
+            f"cannot serve the HTTP API on {host}:{port} (VBG_WEB_BIND, ENGINE_PORT):"
+            f" {exc.strerror or _one_line(exc)}"
+        ) from None
 
 
 async def _kafka(settings: Settings, rt: RuntimeSettings) -> None:
