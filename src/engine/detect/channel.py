@@ -85,6 +85,16 @@ FIRST_BEAT_WHOLE_SECOND_S = 0.015
 POOL_MIN_ADDRESSES = 7
 LIFT_MIN_NETS = 3  # uncrowded /24s of the ASN needed to know how its subscribers spread
 SEAMLESS = "sw"  # concurrency key: sessions that changed network without missing a beat
+# (2026.11.12) Concurrency keys for ``inert_cohort``: browsers that have played five minutes
+# and more, muted, in a window never hidden, without a single gesture (``inert``), counted per
+# client build (user agent and JA4, "b:" + CRC32) next to all the build's sessions. People do
+# that now and then, one here and there; a crowd of one build doing it is one operator's farm.
+INERT = "in"
+BUILT = "bk"  # sessions whose build is known, all builds
+INERT_MIN_PLAY_S = 300.0
+INERT_CHANNEL = 8  # inert sessions of the channel in the same minute, any build ...
+INERT_BUILD = 4  # ... this many of them of this session's build ...
+INERT_BUILD_SHARE = 0.25  # ... a quarter of the build's sessions on the channel or more
 # A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
 # fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
 SEAMLESS_GAP_SEGMENTS = 1.2
@@ -117,6 +127,29 @@ def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> Non
                 _add(counts, s.grid_coarse)
             if (s.switch_gaps or s.move_gaps) and seamless_any(s, segment_seconds(c)[0]):
                 _add(counts, SEAMLESS)
+            if not s.build_key and s.client_ua:
+                s.build_key = f"b:{zlib.crc32(f'{s.client_ua}|{s.client_ja4}'.encode()):08x}"
+            if s.build_key:
+                _add(counts, BUILT)
+                _add(counts, s.build_key)
+                if inert(s):  # (2026.11.12)
+                    _add(counts, INERT)
+                    _add(counts, INERT + s.build_key)
+
+
+def inert(s: SessionState) -> bool:
+    """(2026.11.12) A browser that has played five minutes and more, muted the whole time, in a
+    window never hidden, never paused, with no chat (not even a silent join): no gesture at all.
+    A driven browser does nothing; a person now and then switches a tab, unmutes or pauses."""
+    return (
+        s.ua_kind == "browser"
+        and s.play_s >= INERT_MIN_PLAY_S
+        and s.hidden_s <= 0.0
+        and s.pauses == 0
+        and s.muted_s >= 0.98 * s.play_s
+        and s.chat_messages == 0
+        and s.chat_joins == 0
+    )
 
 
 def seamless_change(s: SessionState, segment_s: float) -> bool:
@@ -640,6 +673,24 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             s.subnet_failures = 0
             s.subnet_automation = 0
             s.subnet_passes = 0
+    if s.build_key and s.play_s >= INERT_MIN_PLAY_S and inert(s):
+        # (2026.11.12) Other sessions of this build, muted and untouched like this one, in the
+        # same minute (a maximum: once read, it stays read, but ``inert_cohort`` also needs
+        # this session to be inert still, so a later gesture clears it).
+        n = concurrent(c, INERT + s.build_key)
+        build = concurrent(c, s.build_key)
+        if n > s.inert_cohort:
+            s.inert_cohort = n
+        if (
+            n >= INERT_BUILD
+            and n >= INERT_BUILD_SHARE * build
+            and build <= BUILD_MAX_SHARE * concurrent(c, BUILT)
+            and concurrent(c, INERT) >= INERT_CHANNEL
+        ):
+            # A farm stands out among the builds of an audience; when one build is (nearly)
+            # the whole audience (a managed deployment, a kiosk or signage screens of one
+            # build), its untouched players say nothing about a farm.
+            s.inert_crowd = True
     if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:

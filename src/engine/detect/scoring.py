@@ -169,6 +169,7 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "segment_skip_share": round(s.seg_skip_n / s.seg_fwd_n, 3) if s.seg_fwd_n else 0.0,
         "network_switches": float(len(s.switch_gaps)),
         "seamless_cohort": float(s.seamless_cohort),
+        "inert_cohort": float(s.inert_cohort),
         "heartbeat_sd_ms": round(1000.0 * math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)), 2)
         if s.hb_gap_n >= 2
         else -1.0,

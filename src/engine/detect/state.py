@@ -178,6 +178,12 @@ class SessionState(msgspec.Struct, kw_only=True):
     # its coefficient of variation, read while that build was not (nearly) all of the joins
     client_trickle_cv: float = 9.0
     seamless_cohort: int = 0  # sessions of the channel (this one too) with a seamless change
+    # (2026.11.12) sessions of this one's client build on the channel (this one too) playing
+    # muted and untouched (``channel.inert``) in the same minute, at the most, and whether they
+    # were once a crowd (``channel.INERT_*``) while this session was one of them
+    inert_cohort: int = 0
+    inert_crowd: bool = False
+    build_key: str = ""  # (2026.11.12) "b:" + CRC32 of user agent and JA4, once both are known
     ladder_min: int = 0  # the channel's lowest and highest rendition heights fetched, as last read
     ladder_max: int = 0
     join_burst: float = 0.0  # how improbable the joins around this session's arrival were

@@ -28,14 +28,8 @@ from detect_builders import (
     finals,
 )
 
-from engine.detect.policy import RULE_VERSION
-
 DRIP_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/125.0.6422.142")
 OTHER_UAS = [CHROME_UA.replace("124.0.0.0", f"{v}.0.0.0") for v in (118, 119, 120, 121, 122)]
-
-
-def test_rule_version() -> None:
-    assert RULE_VERSION == "2026.11.11"
 
 
 # ---- client_trickle

@@ -1,5 +1,5 @@
 """What a real browser and a real adaptive player would do: timers that jitter, bitrates that
-climb when the link allows.
+climb when the link allows, and people who touch their player now and then.
 
 - A browser runs its heartbeat on the main thread (``setInterval``), next to layout, script and
   garbage collection, so successive beats land milliseconds apart from the nominal period. A
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from engine.detect.channel import inert
 from engine.detect.signals.base import Add, Facts
 from engine.detect.state import SessionState
 
@@ -89,3 +90,14 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # and only read in hosting networks, where people are few: with a crowd on the same
         # rented address or /24 it suppresses.
         add((0.45, "inert_player"))
+    if s.inert_crowd and not f.hosting and inert(s):
+        # (2026.11.12) This browser and a crowd of its build on the channel (4+, a quarter of
+        # the build's sessions, among 8+ such players of any build; the build under 90% of
+        # the channel's sessions) have played muted and untouched for five minutes and more:
+        # a farm of driven browsers behind residential or ISP proxies. People do it too (a
+        # muted stream on a second monitor), one here and there, and the one who shares a
+        # build with a farm on the same channel looks the same: medium, so it needs a second
+        # behavioural signal (a failed challenge, a steady join beat of its build, a pinned
+        # lowest rung). In a data centre ``inert_player`` says it already; a gesture (tab
+        # switch, pause, unmute, chat) clears it.
+        add((0.45, "inert_cohort"))
