@@ -33,22 +33,21 @@ def decide(
     due_first = first and span >= FIRST_DECISION_S
     if first and span < EARLY_MIN_S and not force and not policy.overrides:
         return None
-    if (
-        force
-        or due_refresh
-        or due_first
-        or now - s.eval_ts >= EVAL_EVERY_S
-        or s.events - s.eval_events >= EVAL_EVERY_EVENTS
-    ):
+    if due_first or due_refresh:
+        # A decision goes out whatever the score: score once, with the feature map (the herd
+        # of first decisions 30 s into a stream was scored twice per session).
+        _evaluate(s, c, policy, now, with_features=True)
+        return _emit(s, now)
+    if force or now - s.eval_ts >= EVAL_EVERY_S or s.events - s.eval_events >= EVAL_EVERY_EVENTS:
         _evaluate(s, c, policy, now, with_features=False)
     action = s.action
     if first:
         blocked_early = (
             action == "block" and bool(s.reasons) and s.reasons[0].startswith("override_")
         )
-        if not (due_first or blocked_early or (span >= EARLY_MIN_S and action != "count")):
+        if not (blocked_early or (span >= EARLY_MIN_S and action != "count")):
             return None
-    elif not (due_refresh or action != s.last_action):
+    elif action == s.last_action:
         return None
     # Score once more with the feature map, so the decision's score, reasons and features all
     # describe the same state (the newest one).
