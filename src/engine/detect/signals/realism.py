@@ -35,7 +35,6 @@ EXACT_TIMER_GAPS = 6  # three minutes of 30 s heartbeats
 ABR_MIN_SEGMENTS = 60  # two minutes of 2 s segments
 ABR_IDLE_LINK = 0.2  # downloads took under a fifth of the time: room for a rung or two more
 ABR_MIN_VIEWPORT = (640, 360)  # a player this size is not capped to the lowest rung
-INERT_MIN_PLAY_S = 300.0  # (2026.11.11) five minutes of playback without a single gesture
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
@@ -72,17 +71,7 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         and s.viewport_h >= ABR_MIN_VIEWPORT[1]
     ):
         add((0.45, "abr_stuck_lowest"))
-    if (
-        f.hosting
-        and s.ua_kind == "browser"
-        and not s.ua_mobile
-        and s.play_s >= INERT_MIN_PLAY_S
-        and s.hidden_s <= 0.0
-        and s.pauses == 0
-        and s.muted_s >= 0.98 * s.play_s
-        and s.chat_messages == 0
-        and s.chat_joins == 0
-    ):
+    if f.hosting and not s.ua_mobile and inert(s):
         # (2026.11.11) A desktop browser in a data centre that has played, muted, visible, for
         # five minutes and more without a single gesture: no tab switch, no pause, no unmute,
         # no chat. A driven (stealth) browser does nothing; a person in a rented machine (a VPN
