@@ -213,6 +213,18 @@ class SessionState(msgspec.Struct, kw_only=True):
     reasons: tuple[str, ...] = ()
     features: dict[str, float] = msgspec.field(default_factory=dict)
 
+    # --- exit rotation (2026.11.13, ``signals.rotation``) ----------------------------------
+    # Request gap at each "exit hop": a change to an address in a /24 (v6 /48) the session
+    # never used, of another operator, where no device could follow without a reconnect
+    # (neither side a hosting network, no Wi-Fi <-> cellular crossing); 99 when a player stall
+    # came within STALL_NEAR_S of it (a real handover drains the buffer).
+    hop_gaps: list[float] = msgspec.field(default_factory=list)
+    hop_ts: float = -1.0  # event time of the last hop recorded (a stall right after marks it)
+    addr_change_ts: float = -1.0  # event time of the last address change of any kind
+    # country switches that came with a move between a mobile carrier and another network: a
+    # roaming phone's cellular data leaves from its home country, the hotel Wi-Fi from here
+    crossing_borders: int = 0
+
 
 class ChannelState(msgspec.Struct, kw_only=True):
     channel_id: str

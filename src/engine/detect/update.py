@@ -23,6 +23,10 @@ IDLE_POLL_S = 10.0
 # is the handover's.
 STALL_NEAR_S = 20.0
 RECENT_SEGMENTS = 6
+# (2026.11.13) Tor Browser builds a new circuit for new connections every few minutes (ten
+# by default); exit hops of a Gecko client count only when closer together than this.
+GECKO_HOP_S = 120.0
+HOP_NOTICED = 99.0  # an exit hop's recorded gap when a stall came near it
 # Tor renews circuits every ten minutes and people change networks a few times a session; a
 # rotating proxy can switch every request. Changes closer together than this are "rapid".
 RAPID_SWITCH_S = (
@@ -77,6 +81,8 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
         prev_ip = s.last_ip
         known = s.ip_count
         same_family = (":" in ip) == (":" in prev_ip)
+        if prev_ip:
+            _exit_hop(s, ip, asn, e.country, ts, ts - prev_ts)
         moved = _ip_change(s, ip, same_family)
         if prev_ip and same_family and asn == s.last_asn and s.ip_count > known:
             # A new address of the same operator (a return to an earlier one is NAT churn).
@@ -227,6 +233,44 @@ def _ip_change(s: SessionState, raw_ip: str, same_family: bool) -> bool:
     return had and same_family
 
 
+def _exit_hop(s: SessionState, ip: str, asn: int, country: str, ts: float, gap: float) -> None:
+    """(2026.11.13) Record an "exit hop" for ``signals.rotation``: a change of address that no
+    device makes without a reconnect. It reaches another operator (a move within one is NAT
+    pool territory, carrier or ISP), in a /24 (v6 /48) the session never used; neither side is
+    a hosting network (VPN, Tor exits); it does not cross the line between a mobile carrier and
+    another network (Wi-Fi <-> cellular can keep its connections) nor, for a phone or a
+    carrier, a border (a roaming phone); it is not a dual-stack client's first move to its
+    other IP family (unless that crossed a border); and for Gecko (Tor Browser renews its
+    circuit every few minutes) it came within ``GECKO_HOP_S`` of the previous change. Whether
+    the fetch rhythm noticed is read at scoring, when the segment duration is known."""
+    since = ts - s.addr_change_ts if s.addr_change_ts >= 0 else -1.0
+    if ts > s.addr_change_ts:
+        s.addr_change_ts = ts
+    if asn == s.last_asn or gap < 0 or len(s.hop_gaps) >= MAX_KEYS:
+        return
+    if asn in HOSTING_ASNS or s.last_asn_hosting:
+        return
+    mobile = asn in MOBILE_ASNS
+    if mobile != s.last_asn_mobile:
+        return
+    if country != s.last_country and (mobile or s.ua_mobile):
+        return  # a phone crossing a border attaches to a carrier there (or roams home)
+    if s.ua_engine == "gecko" and not 0 <= since < GECKO_HOP_S:
+        return
+    v6 = ":" in ip
+    net = subnet_of(canonical_ip(ip))
+    seen_family = False
+    for known in s.ips:  # at most MAX_KEYS
+        if subnet_of(known) == net:
+            return  # back to a network the session used (dual stack, dual WAN)
+        seen_family = seen_family or (":" in known) == v6
+    if not seen_family and country == s.last_country:
+        return  # a dual-stack client's other family, first seen
+    stalled = s.last_stall_ts >= 0 and abs(ts - s.last_stall_ts) <= STALL_NEAR_S
+    s.hop_gaps.append(HOP_NOTICED if stalled else round(gap, 3))
+    s.hop_ts = ts
+
+
 def _subnet_move(s: SessionState, prev_ip: str, ip: str, gap: float) -> None:
     """Record the request gap when a session moves to another /24 (v6 /48) of its operator:
     a new lease or a new NAT mapping costs a reconnect, a proxy rotating its exit does not."""
@@ -247,6 +291,7 @@ def _asn_change(
 ) -> None:
     had = s.last_asn >= 0
     s.last_asn = asn
+    crossing = False
     if had:
         s.asn_switches += 1
         if s.asn_switch_ts >= 0 and 0 <= ts - s.asn_switch_ts < RAPID_SWITCH_S:
@@ -256,7 +301,8 @@ def _asn_change(
         if ts > s.asn_switch_ts:
             s.asn_switch_ts = ts
         gap = ts - prev_ts
-        if (s.last_asn_mobile != (asn in MOBILE_ASNS)) and gap >= 0:
+        crossing = s.last_asn_mobile != (asn in MOBILE_ASNS)
+        if crossing and gap >= 0:
             s.carrier_crossings += 1
         if same_family and gap >= 0 and len(s.switch_gaps) < MAX_KEYS:
             # How long the session was silent when it changed network: a real handover
@@ -267,6 +313,8 @@ def _asn_change(
     if country != s.last_country:
         if s.last_country and same_family:
             s.country_switches += 1
+            if had and crossing:
+                s.crossing_borders += 1
         s.last_country = country
     if asn in s.asns:
         if had and same_family:
@@ -361,6 +409,8 @@ def update_player(s: SessionState, e: PlayerEvent) -> None:
             s.switch_stalls += 1  # the change came first (or its stall was reported late)
         if ts > s.last_stall_ts:
             s.last_stall_ts = ts
+        if s.hop_ts >= 0 and abs(ts - s.hop_ts) <= STALL_NEAR_S and s.hop_gaps:
+            s.hop_gaps[-1] = HOP_NOTICED  # the hop's own stall, reported after it
         if s.p_state == P_NONE:
             s.p_state = P_PLAYING
     elif typ == "rendition_change":

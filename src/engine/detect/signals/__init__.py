@@ -15,6 +15,7 @@ from engine.detect.signals import (
     network,
     player,
     realism,
+    rotation,
 )
 from engine.detect.signals.base import Facts
 
@@ -22,6 +23,7 @@ COLLECTORS = (
     client.collect,
     media.collect,
     network.collect,
+    rotation.collect,
     player.collect,
     context.collect,
     claims.collect,
