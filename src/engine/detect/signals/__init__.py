@@ -15,6 +15,7 @@ from engine.detect.signals import (
     network,
     player,
     realism,
+    toolkit,
 )
 from engine.detect.signals.base import Facts
 
@@ -26,6 +27,7 @@ COLLECTORS = (
     context.collect,
     claims.collect,
     realism.collect,
+    toolkit.collect,
     challenge.collect,
 )
 
