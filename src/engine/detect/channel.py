@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import zlib
 
 from engine.detect.netaddr import canonical_ip, subnet_of
@@ -95,6 +96,19 @@ INERT_MIN_PLAY_S = 300.0
 INERT_CHANNEL = 8  # inert sessions of the channel in the same minute, any build ...
 INERT_BUILD = 4  # ... this many of them of this session's build ...
 INERT_BUILD_SHARE = 0.25  # ... a quarter of the build's sessions on the channel or more
+# (toolkit) Concurrency keys per client family (JA4 and user agent without version numbers,
+# "f" + CRC32) and per family and exact window size ("v" + family key + size), all sessions
+# and the untouched ones: a driven-browser toolkit sets its window to one of a handful of
+# sizes, where people's windows vary with screen, toolbars, zoom and resizing.
+VIEW = "v"
+TOOLKIT_MIN = 4  # sessions (this one too) of one family at one exact window size ...
+TOOLKIT_INERT_SHARE = 0.35  # ... a third of them untouched or more (people: a few percent) ...
+TOOLKIT_VIEW_SHARE = 0.2  # ... or, for a session on a join beat, a fifth of the family's sessions
+# A tight join beat of one exact build (CV under 0.3 over 8+ gaps and 3+ minutes): independent
+# arrivals (CV ~1) show it about once in a thousand tries at the start of a stream of joins.
+TOOLKIT_BEAT_GAPS = 8
+TOOLKIT_BEAT_CV = 0.3
+_DIGITS = re.compile(r"[0-9]+")
 # A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
 # fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
 SEAMLESS_GAP_SEGMENTS = 1.2
@@ -114,6 +128,8 @@ def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> Non
         bucket = int(ts // JOIN_BUCKET_S)
         s.join_bucket = bucket
         c.joins[bucket] = c.joins.get(bucket, 0) + 1
+    if not s.view_arrival and s.viewport_w > 0:
+        _view_arrival(c, s)
     if minute > s.refresh_minute:
         s.refresh_minute = minute
         _grid_keys(s)
@@ -129,12 +145,22 @@ def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> Non
                 _add(counts, SEAMLESS)
             if not s.build_key and s.client_ua:
                 s.build_key = f"b:{zlib.crc32(f'{s.client_ua}|{s.client_ja4}'.encode()):08x}"
+            if not s.family_key and s.client_ua:
+                _family(s)
             if s.build_key:
                 _add(counts, BUILT)
                 _add(counts, s.build_key)
-                if inert(s):  # (2026.11.12)
+                idle = inert(s)
+                if idle:  # (2026.11.12)
                     _add(counts, INERT)
                     _add(counts, INERT + s.build_key)
+                if s.family_key:  # (toolkit)
+                    _add(counts, s.family_key)
+                if s.viewport_w > 0 and s.family_key:
+                    view = view_key(s)
+                    _add(counts, view)
+                    if idle:
+                        _add(counts, INERT + view)
 
 
 def inert(s: SessionState) -> bool:
@@ -150,6 +176,32 @@ def inert(s: SessionState) -> bool:
         and s.chat_messages == 0
         and s.chat_joins == 0
     )
+
+
+def _family(s: SessionState) -> None:
+    family = _DIGITS.sub("", s.client_ua)
+    s.family_key = f"f{zlib.crc32(f'{family}|{s.client_ja4}'.encode()):08x}"
+
+
+def _view_arrival(c: ChannelState, s: SessionState) -> None:
+    """(toolkit) As soon as the session's window size is known (its first player event, before
+    the session is counted at that size), count its join (at its first event) in the arrival
+    cadence of its exact build at that size, if another session of its client family already
+    watches at that size (people's sizes are their own: no key for them). Once per session."""
+    s.view_arrival = "-"
+    if not s.reg_client or not s.client_ua:
+        return
+    if not s.family_key:
+        _family(s)
+    if not concurrent(c, view_key(s)):
+        return
+    s.view_arrival = f"w{s.reg_client}:{s.viewport_w}x{s.viewport_h}"
+    _client_arrival(c, s.view_arrival, s.reg_client_ts)
+
+
+def view_key(s: SessionState) -> str:
+    """(toolkit) The concurrency key of the session's client family and current window size."""
+    return f"{VIEW}{s.family_key}:{s.viewport_w}x{s.viewport_h}"
 
 
 def seamless_change(s: SessionState, segment_s: float) -> bool:
@@ -691,6 +743,8 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             # the whole audience (a managed deployment, a kiosk or signage screens of one
             # build), its untouched players say nothing about a farm.
             s.inert_crowd = True
+    if s.family_key and s.viewport_w > 0:
+        _toolkit_context(c, s)
     if s.switch_gaps or s.move_gaps:
         cohort = concurrent(c, SEAMLESS)
         if cohort > s.seamless_cohort:
@@ -719,6 +773,48 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
         burst = join_burst(c, s.join_bucket)
         if burst > s.join_burst:
             s.join_burst = burst
+
+
+def _toolkit_context(c: ChannelState, s: SessionState) -> None:
+    """(toolkit) Sessions of this session's client family (TLS stack, platform and browser,
+    any version) at its exact window size in the same minute.
+
+    Read only while that family is not (nearly) the channel's whole audience: a managed
+    deployment (kiosks, signage, a lab of identical machines) shares build and screen by design.
+    ``toolkit_view`` counts them all while they are a fifth of the family's sessions or more;
+    ``toolkit_inert`` counts the untouched ones while they are a third of them or more (people
+    leave a player muted and untouched for five minutes now and then; a farm's browsers do).
+    """
+    family = concurrent(c, s.family_key)
+    if family > BUILD_MAX_SHARE * concurrent(c, BUILT):
+        return
+    key = view_key(s)
+    view = concurrent(c, key)
+    if view >= TOOLKIT_MIN and view >= TOOLKIT_VIEW_SHARE * family and view > s.toolkit_view:
+        s.toolkit_view = view
+    if s.reg_client and s.last_ts - s.first_ts <= CLIENT_TRICKLE_READ_S:
+        # the beat of the exact build, or of the exact build at this session's window size
+        _toolkit_beat(c, s, s.reg_client)
+        if len(s.view_arrival) > 1:
+            _toolkit_beat(c, s, s.view_arrival)
+    if s.play_s >= INERT_MIN_PLAY_S and inert(s):
+        idle = concurrent(c, INERT + key)
+        if idle >= TOOLKIT_MIN and idle >= TOOLKIT_INERT_SHARE * view and idle > s.toolkit_inert:
+            s.toolkit_inert = idle
+
+
+def _toolkit_beat(c: ChannelState, s: SessionState, key: str) -> None:
+    beat = c.on_beat.get(key)
+    stats = c.arrivals.get(key)
+    if beat and stats and s.reg_client_ts in beat:
+        gaps = stats[1]
+        if (
+            gaps >= TOOLKIT_BEAT_GAPS
+            and gaps > s.toolkit_beat
+            and gaps * stats[2] >= TRICKLE_MIN_SPAN_S
+            and arrival_cv(c, key) < TOOLKIT_BEAT_CV
+        ):
+            s.toolkit_beat = int(gaps)
 
 
 def join_burst(c: ChannelState, bucket: int) -> float:

@@ -212,6 +212,21 @@ class SessionState(msgspec.Struct, kw_only=True):
     action: str = "count"
     reasons: tuple[str, ...] = ()
     features: dict[str, float] = msgspec.field(default_factory=dict)
+    # (toolkit) sessions of the channel in the same minute with this session's client family
+    # (``family_key``) at its exact window size, at the most: all of them (while a fifth of the
+    # family's sessions or more), and the untouched ones (``channel.inert``, while a third of
+    # that family-and-size group or more). See ``signals.toolkit``.
+    toolkit_view: int = 0
+    toolkit_inert: int = 0
+    # the client's family: "f" + CRC32 of JA4 and user agent with its version numbers left out
+    # (a farm rotates browser versions in its user agents, not its TLS stack or platform)
+    family_key: str = ""
+    # gaps of the join beat of its exact build (or of its build at its window size) when
+    # tight (CV under 0.3) over 8+ gaps, this session's join on it (0: none read)
+    toolkit_beat: int = 0
+    # the arrival key of its exact build at its first window size ("w" + build + size), once
+    # registered with the channel (a drip of a popular build keeps its beat at its sizes)
+    view_arrival: str = ""
 
     # --- exit rotation (2026.11.13, ``signals.rotation``) ----------------------------------
     # Request gap at each "exit hop": a change to an address in a /24 (v6 /48) the session

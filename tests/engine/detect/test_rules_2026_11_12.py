@@ -14,14 +14,8 @@ from __future__ import annotations
 
 from detect_builders import CHROME_UA, T0, Viewer, assert_counted, finals
 
-from engine.detect.policy import RULE_VERSION
-
 FARM_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/126.0.0.0")
 OTHER_UAS = [CHROME_UA.replace("124.0.0.0", f"{v}.0.0.0") for v in (118, 119, 120, 121, 122)]
-
-
-def test_rule_version() -> None:
-    assert RULE_VERSION == "2026.11.12"
 
 
 def farm(n: int = 10, *, prefix: str = "farm", **kw) -> list[Viewer]:

@@ -19,7 +19,12 @@ from detect_builders import (
 )
 
 from engine.detect import Detector, Policy
+from engine.detect.policy import RULE_VERSION
 from engine.schemas import PlayerEvent
+
+
+def test_rule_version() -> None:
+    assert RULE_VERSION == "2026.11.13"
 
 
 def audience(n: int = 4) -> list[Viewer]:

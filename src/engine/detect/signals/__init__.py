@@ -16,6 +16,7 @@ from engine.detect.signals import (
     player,
     realism,
     rotation,
+    toolkit,
 )
 from engine.detect.signals.base import Facts
 
@@ -28,6 +29,7 @@ COLLECTORS = (
     context.collect,
     claims.collect,
     realism.collect,
+    toolkit.collect,
     challenge.collect,
 )
 
