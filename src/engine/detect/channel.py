@@ -96,7 +96,7 @@ INERT_MIN_PLAY_S = 300.0
 INERT_CHANNEL = 8  # inert sessions of the channel in the same minute, any build ...
 INERT_BUILD = 4  # ... this many of them of this session's build ...
 INERT_BUILD_SHARE = 0.25  # ... a quarter of the build's sessions on the channel or more
-# (toolkit) Concurrency keys per client family (JA4 and user agent without version numbers,
+# (2026.11.13) Concurrency keys per client family (JA4 and user agent without version numbers,
 # "f" + CRC32) and per family and exact window size ("v" + family key + size), all sessions
 # and the untouched ones: a driven-browser toolkit sets its window to one of a handful of
 # sizes, where people's windows vary with screen, toolbars, zoom and resizing.
@@ -108,6 +108,26 @@ TOOLKIT_VIEW_SHARE = 0.2  # ... or, for a session on a join beat, a fifth of the
 # arrivals (CV ~1) show it about once in a thousand tries at the start of a stream of joins.
 TOOLKIT_BEAT_GAPS = 8
 TOOLKIT_BEAT_CV = 0.3
+# (2026.11.13, crowd) A drip already running when the log began: its viewers' joins were not seen,
+# but the joins of its exact build at its exact window size that the channel sees afterwards
+# keep a beat (4+ gaps over 2+ minutes, CV under 0.6) from changing networks (an ASN change at half of the
+# joins or more: a pool's exits, not one network's people), and 8+ sessions of that build at
+# that size watch together, 0.3+ of the build's sessions and 0.05+ of the channel's. People of
+# one build spread over many exact sizes (at most five of one build at one size on a dev
+# channel, under a fifth of the build and 2 % of the audience) and arrive at random.
+CROWD = "x"
+TOOLKIT_CROWD_MIN = 8
+TOOLKIT_CROWD_BUILD_SHARE = 0.3
+TOOLKIT_CROWD_AUDIENCE_SHARE = 0.05
+TOOLKIT_CROWD_SEEN_GAPS = 4
+TOOLKIT_CROWD_SEEN_SPAN_S = 120.0  # over two minutes or more: a raid lands within seconds
+TOOLKIT_CROWD_SWITCH_SHARE = 0.5
+# (2026.11.13, network beat) the merged joins of a session's network and the channel's other most
+# frequent network in the last five minutes: 13+ joins over a minute or more, gap CV under 0.45
+PAIR_WINDOW_S = 300.0
+PAIR_MIN_JOINS = 13
+PAIR_MIN_SPAN_S = 60.0
+PAIR_MAX_CV = 0.45
 _DIGITS = re.compile(r"[0-9]+")
 # A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
 # fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
@@ -154,11 +174,12 @@ def touch(c: ChannelState, s: SessionState, ts: float, new_session: bool) -> Non
                 if idle:  # (2026.11.12)
                     _add(counts, INERT)
                     _add(counts, INERT + s.build_key)
-                if s.family_key:  # (toolkit)
+                if s.family_key:  # (2026.11.13)
                     _add(counts, s.family_key)
                 if s.viewport_w > 0 and s.family_key:
                     view = view_key(s)
                     _add(counts, view)
+                    _add(counts, f"{CROWD}{s.build_key}:{s.viewport_w}x{s.viewport_h}")
                     if idle:
                         _add(counts, INERT + view)
 
@@ -184,7 +205,7 @@ def _family(s: SessionState) -> None:
 
 
 def _view_arrival(c: ChannelState, s: SessionState) -> None:
-    """(toolkit) As soon as the session's window size is known (its first player event, before
+    """(2026.11.13) As soon as the session's window size is known (its first player event, before
     the session is counted at that size), count its join (at its first event) in the arrival
     cadence of its exact build at that size, if another session of its client family already
     watches at that size (people's sizes are their own: no key for them). Once per session."""
@@ -197,10 +218,20 @@ def _view_arrival(c: ChannelState, s: SessionState) -> None:
         return
     s.view_arrival = f"w{s.reg_client}:{s.viewport_w}x{s.viewport_h}"
     _client_arrival(c, s.view_arrival, s.reg_client_ts)
+    # (2026.11.13, crowd) the last join's ASN and the joins from another ASN than the one before,
+    # in the current episode (a new episode starts the count again)
+    stats = c.arrivals[s.view_arrival]
+    while len(stats) < 7:
+        stats.append(0.0)
+    if stats[1] == 0.0:
+        stats[6] = 0.0
+    elif float(s.reg_asn) != stats[5]:
+        stats[6] += 1.0
+    stats[5] = float(s.reg_asn)
 
 
 def view_key(s: SessionState) -> str:
-    """(toolkit) The concurrency key of the session's client family and current window size."""
+    """(2026.11.13) The concurrency key of the session's client family and current window size."""
     return f"{VIEW}{s.family_key}:{s.viewport_w}x{s.viewport_h}"
 
 
@@ -387,6 +418,11 @@ def _client_arrival(c: ChannelState, key: str, ts: float) -> None:
         beat = c.on_beat.get(key)
         if beat is None:
             beat = c.on_beat[key] = []
+        if stats[1] == 2.0 and key[0] == "w":
+            # (2026.11.13) the episode's first join of a build at a toolkit's window size:
+            # nothing came before it (for five minutes), and the two gaps after it are on the
+            # beat; it opened the run
+            beat.append(prev_ts - prev_gap)
         beat.append(prev_ts)
         if len(beat) > ON_BEAT_KEEP:
             del beat[0]
@@ -478,6 +514,54 @@ def arrival_cluster(c: ChannelState, asn: int, subnet: str, now: float) -> int:
     mean = span / len(gaps)
     var = sum((g - mean) ** 2 for g in gaps) / (len(gaps) - 1)
     return k if math.sqrt(var) < CLUSTER_MAX_CV * mean else 0
+
+
+def arrival_pair(c: ChannelState, asn: int, join_ts: float, now: float) -> tuple[int, float]:
+    """(2026.11.13, network beat) Joins from ``asn`` and the channel's other most frequent
+    network of the last ``PAIR_WINDOW_S``, merged, when they keep one steady beat and the join
+    at ``join_ts`` kept it (the gaps before and after it both on the beat): (joins, gap CV),
+    else (0, 9.0).
+
+    A scheduler that spreads its viewers over two operators leaves each a thinned stream (CV
+    ~0.75 for a random split), while the merged stream keeps the scheduler's beat (~0.35 for
+    a gap drawn uniformly from 3-12 s). People of the two biggest networks of a channel arrive
+    at random (CV ~1) or in waves. Joins in the channel's first minute of log (mostly viewers
+    already watching) are left out. Bounded by ``RECENT_JOINS``; read at scoring time only.
+    """
+    start = now - PAIR_WINDOW_S
+    floor = c.first_ts + CLIENT_WARMUP_S
+    counts: dict[int, int] = {}
+    for ts, j_asn, _, _ in c.recent_joins:
+        if start <= ts <= now and ts >= floor:
+            counts[j_asn] = counts.get(j_asn, 0) + 1
+    if counts.get(asn, 0) < 2 or join_ts < floor:
+        return 0, 9.0
+    partner, best = asn, 0
+    for other, n in counts.items():
+        if other != asn and (n > best or (n == best and other < partner)):
+            partner, best = other, n
+    times = sorted(
+        ts
+        for ts, j_asn, _, _ in c.recent_joins
+        if start <= ts <= now and ts >= floor and j_asn in (asn, partner)
+    )
+    k = len(times)
+    if k < PAIR_MIN_JOINS or times[-1] - times[0] < PAIR_MIN_SPAN_S:
+        return 0, 9.0
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    mean = (times[-1] - times[0]) / len(gaps)
+    if mean <= 0:
+        return 0, 9.0
+    cv = math.sqrt(sum((g - mean) ** 2 for g in gaps) / (len(gaps) - 1)) / mean
+    if cv >= PAIR_MAX_CV:
+        return 0, 9.0
+    i = times.index(join_ts) if join_ts in times else -1
+    if i <= 0 or i >= k - 1:
+        return 0, 9.0  # not in the window, or no gap on one side yet
+    low, high = ON_BEAT_LOW * mean, ON_BEAT_HIGH * mean
+    if not (low <= gaps[i - 1] <= high and low <= gaps[i] <= high):
+        return 0, 9.0
+    return k, cv
 
 
 def register_heights(c: ChannelState, s: SessionState) -> None:
@@ -696,6 +780,10 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
             cluster = arrival_cluster(c, s.reg_asn, s.reg_subnet, s.last_ts)
             if cluster > s.cluster_joins:
                 s.cluster_joins = cluster
+            pair, pair_cv = arrival_pair(c, s.reg_asn, s.first_ts, s.last_ts)
+            if pair > s.pair_joins:  # (2026.11.13, network beat)
+                s.pair_joins = pair
+                s.pair_cv = round(pair_cv, 3)
         if s.reg_client and s.last_ts - s.first_ts <= CLIENT_TRICKLE_READ_S:
             # (2026.11.11) Joins of this session's client build came at a steady beat, and
             # this session's own join kept it (gaps before and after it both on the beat).
@@ -776,7 +864,7 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
 
 
 def _toolkit_context(c: ChannelState, s: SessionState) -> None:
-    """(toolkit) Sessions of this session's client family (TLS stack, platform and browser,
+    """(2026.11.13) Sessions of this session's client family (TLS stack, platform and browser,
     any version) at its exact window size in the same minute.
 
     Read only while that family is not (nearly) the channel's whole audience: a managed
@@ -792,6 +880,8 @@ def _toolkit_context(c: ChannelState, s: SessionState) -> None:
     view = concurrent(c, key)
     if view >= TOOLKIT_MIN and view >= TOOLKIT_VIEW_SHARE * family and view > s.toolkit_view:
         s.toolkit_view = view
+    if not s.reg_client and view >= TOOLKIT_CROWD_MIN and s.build_key:
+        _toolkit_crowd(c, s, family)
     if s.reg_client and s.last_ts - s.first_ts <= CLIENT_TRICKLE_READ_S:
         # the beat of the exact build, or of the exact build at this session's window size
         _toolkit_beat(c, s, s.reg_client)
@@ -801,6 +891,35 @@ def _toolkit_context(c: ChannelState, s: SessionState) -> None:
         idle = concurrent(c, INERT + key)
         if idle >= TOOLKIT_MIN and idle >= TOOLKIT_INERT_SHARE * view and idle > s.toolkit_inert:
             s.toolkit_inert = idle
+
+
+def _toolkit_crowd(c: ChannelState, s: SessionState, family: int) -> None:
+    """(2026.11.13, crowd) For a session whose join the channel did not see: the sessions of its
+    exact build at its exact size in the same minute, when they are a crowd no people make and
+    the joins of that build at that size seen since keep a beat from changing networks."""
+    size = f"{s.viewport_w}x{s.viewport_h}"
+    crowd = concurrent(c, f"{CROWD}{s.build_key}:{size}")
+    if crowd < TOOLKIT_CROWD_MIN or crowd <= s.toolkit_crowd:
+        return
+    key = f"wk:{s.build_key[2:]}:{size}"
+    seen = c.arrivals.get(key)
+    if (
+        seen is None
+        or len(seen) < 7
+        or seen[1] < TOOLKIT_CROWD_SEEN_GAPS
+        or seen[1] * seen[2] < TOOLKIT_CROWD_SEEN_SPAN_S
+        or seen[6] < TOOLKIT_CROWD_SWITCH_SHARE * seen[1]
+        or arrival_cv(c, key) >= TRICKLE_MAX_CV
+    ):
+        return
+    build = concurrent(c, s.build_key)
+    audience = concurrent(c, ALL)
+    if crowd >= TOOLKIT_CROWD_BUILD_SHARE * build and crowd >= (
+        TOOLKIT_CROWD_AUDIENCE_SHARE * audience
+    ):
+        s.toolkit_crowd = crowd
+        s.toolkit_crowd_aud = int(1000 * crowd / max(audience, 1))
+        s.toolkit_crowd_build = int(1000 * crowd / max(build, 1))
 
 
 def _toolkit_beat(c: ChannelState, s: SessionState, key: str) -> None:

@@ -212,7 +212,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     action: str = "count"
     reasons: tuple[str, ...] = ()
     features: dict[str, float] = msgspec.field(default_factory=dict)
-    # (toolkit) sessions of the channel in the same minute with this session's client family
+    # (2026.11.13) sessions of the channel in the same minute with this session's client family
     # (``family_key``) at its exact window size, at the most: all of them (while a fifth of the
     # family's sessions or more), and the untouched ones (``channel.inert``, while a third of
     # that family-and-size group or more). See ``signals.toolkit``.
@@ -239,6 +239,20 @@ class SessionState(msgspec.Struct, kw_only=True):
     # country switches that came with a move between a mobile carrier and another network: a
     # roaming phone's cellular data leaves from its home country, the hotel Wi-Fi from here
     crossing_borders: int = 0
+
+    # --- toolkit crowd and network beat (2026.11.13, ``signals.toolkit``) --------------------
+    # (2026.11.13, crowd) for a session whose join was not seen: sessions of the channel in the
+    # same minute at its exact build and window size, at the most, while they were a crowd no
+    # people make and that build's joins at that size kept a beat (``channel._toolkit_crowd``),
+    # and that crowd's share of the channel's sessions and of its build's, in thousandths
+    toolkit_crowd: int = 0
+    toolkit_crowd_aud: int = 0
+    toolkit_crowd_build: int = 0
+    # (2026.11.13, network beat) merged joins of this session's network and the channel's other
+    # most frequent network in five minutes, on one steady beat that this session's join kept,
+    # at the most, and that beat's gap CV (``channel.arrival_pair``)
+    pair_joins: int = 0
+    pair_cv: float = 9.0
 
 
 class ChannelState(msgspec.Struct, kw_only=True):

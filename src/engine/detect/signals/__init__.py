@@ -30,6 +30,7 @@ COLLECTORS = (
     claims.collect,
     realism.collect,
     toolkit.collect,
+    toolkit.network_beat,
     challenge.collect,
 )
 
