@@ -239,6 +239,15 @@ class SessionState(msgspec.Struct, kw_only=True):
     # country switches that came with a move between a mobile carrier and another network: a
     # roaming phone's cellular data leaves from its home country, the hotel Wi-Fi from here
     crossing_borders: int = 0
+    # --- the path to the client (2026.11.13, ``signals.rotation.proxy_path``) -------------------
+    # The fastest successful playlist response (ms) and how many there were: a playlist is a
+    # few hundred bytes, so its fastest response is the round trip to the client, nothing else.
+    pl_floor_ms: int = -1
+    pl_ok_n: int = 0
+    # request gap at each move to a /24 (v6 /48) the session never used within one
+    # consumer ISP (``update._isp_hop``; 99 when a stall came near), and the last one's time
+    isp_hop_gaps: list[float] = msgspec.field(default_factory=list)
+    isp_hop_ts: float = -1.0
 
     # --- toolkit crowd and network beat (2026.11.13, ``signals.toolkit``) --------------------
     # (2026.11.13, crowd) for a session whose join was not seen: sessions of the channel in the

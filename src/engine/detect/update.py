@@ -73,6 +73,11 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
         s.playlist_n += 1
         if s.seg_last_ts < 0 or ts - s.seg_last_ts > IDLE_POLL_S:
             s.playlist_idle_n += 1
+        if status < 300:
+            s.pl_ok_n += 1
+            took = e.duration_ms
+            if s.pl_floor_ms < 0 or took < s.pl_floor_ms:
+                s.pl_floor_ms = took
 
     ip = e.client_ip
     asn = e.asn
@@ -86,7 +91,7 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
         moved = _ip_change(s, ip, same_family)
         if prev_ip and same_family and asn == s.last_asn and s.ip_count > known:
             # A new address of the same operator (a return to an earlier one is NAT churn).
-            _subnet_move(s, prev_ip, ip, ts - prev_ts)
+            _subnet_move(s, prev_ip, ip, ts - prev_ts, ts)
     if asn != s.last_asn:
         was_hosting = s.last_asn_hosting
         same_family = (":" in ip) == (":" in s.last_ip_prev)
@@ -271,13 +276,34 @@ def _exit_hop(s: SessionState, ip: str, asn: int, country: str, ts: float, gap: 
     s.hop_ts = ts
 
 
-def _subnet_move(s: SessionState, prev_ip: str, ip: str, gap: float) -> None:
+def _subnet_move(s: SessionState, prev_ip: str, ip: str, gap: float, ts: float) -> None:
     """Record the request gap when a session moves to another /24 (v6 /48) of its operator:
     a new lease or a new NAT mapping costs a reconnect, a proxy rotating its exit does not."""
     if gap < 0 or len(s.move_gaps) >= MAX_KEYS:
         return
-    if subnet_of(canonical_ip(ip)) != subnet_of(canonical_ip(prev_ip)):
+    canon = canonical_ip(ip)
+    net = subnet_of(canon)
+    if net != subnet_of(canonical_ip(prev_ip)):
         s.move_gaps.append(round(gap, 3))
+        _isp_hop(s, canon, net, gap, ts)
+
+
+def _isp_hop(s: SessionState, canon: str, net: str, gap: float, ts: float) -> None:
+    """Record a move to a /24 (v6 /48) the session never used, within one consumer
+    ISP (neither a hosting network nor a mobile carrier's, whose NAT pools hand out addresses
+    per connection), for ``signals.rotation``: a residential proxy pool with its exits in the
+    audience's big ISP moves this way every few minutes; a home line keeps its lease. A stall
+    within ``STALL_NEAR_S`` marks it noticed (either order, as for exit hops)."""
+    if s.last_asn_hosting or s.last_asn_mobile or len(s.isp_hop_gaps) >= MAX_KEYS:
+        return
+    ips = s.ips
+    known = ips[:-1] if ips and ips[-1] == canon else ips
+    for old in known:  # at most MAX_KEYS
+        if subnet_of(old) == net:
+            return
+    stalled = s.last_stall_ts >= 0 and abs(ts - s.last_stall_ts) <= STALL_NEAR_S
+    s.isp_hop_gaps.append(HOP_NOTICED if stalled else round(gap, 3))
+    s.isp_hop_ts = ts
 
 
 def _border_change(s: SessionState, gap: float) -> None:
@@ -411,6 +437,8 @@ def update_player(s: SessionState, e: PlayerEvent) -> None:
             s.last_stall_ts = ts
         if s.hop_ts >= 0 and abs(ts - s.hop_ts) <= STALL_NEAR_S and s.hop_gaps:
             s.hop_gaps[-1] = HOP_NOTICED  # the hop's own stall, reported after it
+        if s.isp_hop_ts >= 0 and abs(ts - s.isp_hop_ts) <= STALL_NEAR_S and s.isp_hop_gaps:
+            s.isp_hop_gaps[-1] = HOP_NOTICED
         if s.p_state == P_NONE:
             s.p_state = P_PLAYING
     elif typ == "rendition_change":

@@ -20,11 +20,22 @@ circuit minutes apart, so its changes count only when closer together than ``GEC
 from __future__ import annotations
 
 from engine.detect.channel import SEAMLESS_GAP_SEGMENTS
+from engine.detect.clients import MOBILE_ASNS
 from engine.detect.signals.base import Add, Facts
 from engine.detect.signals.network import reads_change
 from engine.detect.state import SessionState
 
 STRONG_HOPS = 2  # a desktop's; a phone's hops stay medium
+
+# ``proxy_path``: the round trip a playlist response shows, against the link's speed.
+PATH_FLOOR_MS = 100  # a home line reaches a CDN edge in 5-60 ms; a proxy's tunnel adds 50-300
+PATH_FLOOR_PHONE_MS = 150  # a phone on Wi-Fi adds its radio's latency
+PATH_CEILING_MS = 450  # a geostationary satellite link takes 480 ms and more: not a tunnel
+PATH_MIN_PLAYLISTS = 30  # a minute of playlist reloads: the floor is the path, not a bad start
+PATH_MIN_SEGMENTS = 20
+PATH_FAST_BPS = 5e6  # segments arrive this fast once the round trip is taken out: no slow link
+PATH_STEADY_S = 120.0  # visible play the player showed no change at all through
+ISP_HOPS = 2  # seamless moves to new /24s of one consumer ISP, never back
 
 
 def hops(s: SessionState, segment_s: float) -> int:
@@ -34,6 +45,8 @@ def hops(s: SessionState, segment_s: float) -> int:
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
+    _proxy_path(s, add)
+    _isp_rotation(s, f, add)
     if not s.hop_gaps:
         return
     n = hops(s, f.segment_s)
@@ -52,3 +65,67 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # One hop: medium (a dual-WAN line's first switch, a phone on a carrier we do not
         # know as one); it takes a second, independent signal to suppress.
         add((0.45, "exit_rotation"))
+
+
+def long_fast_path(s: SessionState) -> bool:
+    """A browser on a consumer line (never a hosting or a mobile carrier's network)
+    whose fastest playlist response, over a minute of them, took 100-450 ms (150 for a phone)
+    while its segments, the round trip taken out, still arrived at 5 Mbit/s or more: a long
+    path to a fast link. A home line reaches a CDN edge in tens of milliseconds; a slow or
+    congested line has a high floor but a slow link; a geostationary satellite is slower still.
+    What is left is a tunnel: the proxy gateway between the client and the exit."""
+    floor = s.pl_floor_ms
+    if s.pl_ok_n < PATH_MIN_PLAYLISTS or s.seg_n < PATH_MIN_SEGMENTS:
+        return False
+    if not (PATH_FLOOR_PHONE_MS if s.ua_mobile else PATH_FLOOR_MS) <= floor <= PATH_CEILING_MS:
+        return False
+    if s.hosting_n or s.last_asn_mobile or any(asn in MOBILE_ASNS for asn in s.asns):
+        return False
+    busy = s.seg_busy_s - s.seg_n * floor / 1000.0
+    return busy <= 0 or s.seg_bytes * 8.0 / busy >= PATH_FAST_BPS
+
+
+def _proxy_path(s: SessionState, add: Add) -> None:
+    """``proxy_path``: a tunnel's latency (``long_fast_path``) under a player that
+    did nothing a person or an adaptive player does: two minutes and more of visible play,
+    never hidden, never paused, the rendition switched once at most (the start-up climb), no chat. A person
+    far from the edge (or behind a corporate tunnel) with a fast link is rare; one who also
+    never touches the tab and whose player never adapts is rarer. Strong without a stall; with
+    stalls (a shared, overloaded machine; or a real, struggling line) medium."""
+    # A browser (Gecko left out: Tor Browser's circuits), or an iPhone's native player (Safari
+    # hands HLS to AppleCoreMedia, which then fetches the media under its own name).
+    iphone = s.ua_kind == "app" and s.ua_mobile and s.ua_engine == "webkit" and not s.ua_tv
+    if (
+        not (iphone or s.ua_kind == "browser")
+        or s.ua_engine not in ("chromium", "webkit")
+        or s.p_n < 3
+        or s.play_visible_s < PATH_STEADY_S
+        or s.hidden_s > 0.0
+        or s.pauses
+        or s.rendition_changes > 1  # the start-up climb of an adaptive player, at most
+        or len(s.seg_heights) > 2
+        or s.chat_messages
+        or not long_fast_path(s)
+    ):
+        return
+    add((0.45 if s.stalls else 0.75, "proxy_path"))
+
+
+def _isp_rotation(s: SessionState, f: Facts, add: Add) -> None:
+    """``isp_rotation``: a desktop browser on a tunnel's path (``long_fast_path``)
+    whose address moved to a /24 (v6 /48) it never used, within one consumer ISP, between two
+    requests of its fetch rhythm, with no stall near and never back to an address it had used.
+    A geo-targeted residential proxy pool draws its exits from the audience's big ISPs, so its
+    sticky sessions rotate inside one operator, where ``exit_rotation`` does not look. An ISP's
+    carrier-grade NAT can hand a home line blocks of its own too, but not over a tunnel's round
+    trip: without the path nothing is read (one move stays ``seamless_address_change``). Two
+    moves are strong, one is medium. Carrier networks, hosting networks, phones and Gecko (Tor
+    Browser) are never read."""
+    if not s.isp_hop_gaps or s.ua_mobile or s.ip_returns:
+        return
+    if s.ua_kind != "browser" or s.ua_engine not in ("chromium", "webkit"):
+        return
+    limit = SEAMLESS_GAP_SEGMENTS * f.segment_s
+    n = sum(1 for gap in s.isp_hop_gaps if gap <= limit)
+    if n and long_fast_path(s):
+        add((0.9 if n >= ISP_HOPS else 0.45, "isp_rotation"))
