@@ -530,6 +530,8 @@ def arrival_pair(c: ChannelState, asn: int, join_ts: float, now: float) -> tuple
     """
     start = now - PAIR_WINDOW_S
     floor = c.first_ts + CLIENT_WARMUP_S
+    if join_ts < start or join_ts < floor:
+        return 0, 9.0  # the join left the window (or came before the log's first minute)
     counts: dict[int, int] = {}
     for ts, j_asn, _, _ in c.recent_joins:
         if start <= ts <= now and ts >= floor:

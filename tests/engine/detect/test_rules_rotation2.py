@@ -13,10 +13,16 @@ from engine.schemas import CdnLog
 
 
 def audience(n: int = 4) -> list[Viewer]:
-    # Ordinary viewers, one network each: they teach the channel its segment duration.
+    # Ordinary viewers, one network each: they teach the channel its segment duration and its
+    # ladder (480p to 1080p).
     return [
         Viewer(
-            f"aud-{i}", start=T0 - 400.0 + i * 40.0, duration=1500.0, ip=f"86.{i}.9.9", asn=3000 + i
+            f"aud-{i}",
+            start=T0 - 400.0 + i * 40.0,
+            duration=1500.0,
+            ip=f"86.{i}.9.9",
+            asn=3000 + i,
+            rendition=("1080p60", "720p30", "480p30")[i % 3],
         )
         for i in range(n)
     ]
@@ -42,8 +48,16 @@ def final_of(*pairs: tuple[Viewer, int, float]) -> dict:
 
 
 def viewer(sid: str, **kw) -> Viewer:
-    # A full-size desktop Chrome on a home ISP, muted, never touched, five minutes at one rung.
-    base = dict(start=T0, duration=420.0, ip=f"71.{len(sid)}.3.4", asn=701, muted=True)
+    # A full-size desktop Chrome on a home ISP, muted, never touched, seven minutes at one low
+    # rung (a proxy's traffic is paid per gigabyte).
+    base = dict(
+        start=T0,
+        duration=420.0,
+        ip=f"71.{len(sid)}.3.4",
+        asn=701,
+        muted=True,
+        rendition="480p30",
+    )
     base.update(kw)
     return Viewer(sid, **base)
 
@@ -64,9 +78,19 @@ def test_unmuted_too() -> None:
     assert d.action != "count"
 
 
-def test_with_stalls_it_is_medium() -> None:
+def test_with_stalls_it_is_not_read() -> None:
+    # A struggling line stalls; so does an overloaded farm machine, but that is not the tunnel.
     d = final_of((viewer("stally", stalls=3), 220, 12.0))["stally"]
-    assert "proxy_path" in d.reasons, (d.reasons, d.features)
+    assert "proxy_path" not in d.reasons, (d.reasons, d.features)
+    assert d.action == "count", (d.score, d.reasons)
+
+
+def test_a_person_far_from_the_edge_whose_player_climbs_to_the_top_rung() -> None:
+    # A fast line 220 ms from the CDN edge (another continent), watched attentively: the
+    # adaptive player uses the link's speed and plays the top rung. Seed 1402's simulated
+    # low-bandwidth viewer with a 223 ms floor at 24 Mbit/s was suppressed before this check.
+    d = final_of((viewer("far", rendition="1080p60", muted=False), 220, 24.0))["far"]
+    assert "proxy_path" not in d.reasons, (d.reasons, d.features)
     assert d.action == "count", (d.score, d.reasons)
 
 

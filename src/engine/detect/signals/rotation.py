@@ -86,12 +86,12 @@ def long_fast_path(s: SessionState) -> bool:
 
 
 def _proxy_path(s: SessionState, add: Add) -> None:
-    """``proxy_path``: a tunnel's latency (``long_fast_path``) under a player that
-    did nothing a person or an adaptive player does: two minutes and more of visible play,
-    never hidden, never paused, the rendition switched once at most (the start-up climb), no chat. A person
-    far from the edge (or behind a corporate tunnel) with a fast link is rare; one who also
-    never touches the tab and whose player never adapts is rarer. Strong without a stall; with
-    stalls (a shared, overloaded machine; or a real, struggling line) medium."""
+    """``proxy_path``: a tunnel's latency (``long_fast_path``) under a player that did nothing
+    a person or an adaptive player does: two minutes and more of visible play, never hidden,
+    never paused, the rendition switched once at most (the start-up climb), no chat, no stall,
+    and below the channel's top rung although the link is fast. A person far from the edge (or
+    behind a corporate tunnel) with a fast link is rare, and their adaptive player climbs to
+    the top rung; a proxy's traffic is paid per gigabyte, so its players stay low."""
     # A browser (Gecko left out: Tor Browser's circuits), or an iPhone's native player (Safari
     # hands HLS to AppleCoreMedia, which then fetches the media under its own name).
     iphone = s.ua_kind == "app" and s.ua_mobile and s.ua_engine == "webkit" and not s.ua_tv
@@ -108,7 +108,9 @@ def _proxy_path(s: SessionState, add: Add) -> None:
         or not long_fast_path(s)
     ):
         return
-    add((0.45 if s.stalls else 0.75, "proxy_path"))
+    if s.stalls or not s.seg_heights or max(s.seg_heights) >= s.ladder_max:
+        return  # a struggling line, or a fast link in use (seed 1402: a person at 223 ms)
+    add((0.75, "proxy_path"))
 
 
 def _isp_rotation(s: SessionState, f: Facts, add: Add) -> None:
