@@ -170,6 +170,11 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "network_switches": float(len(s.switch_gaps)),
         "seamless_cohort": float(s.seamless_cohort),
         "inert_cohort": float(s.inert_cohort),
+        "exit_hops": float(len(s.hop_gaps)),
+        "isp_moves": float(len(s.isp_hop_gaps)),
+        "playlist_floor_ms": float(s.pl_floor_ms),
+        "toolkit_peers": float(max(s.toolkit_view, s.toolkit_crowd)),
+        "network_beat_joins": float(s.pair_joins),
         "heartbeat_sd_ms": round(1000.0 * math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)), 2)
         if s.hb_gap_n >= 2
         else -1.0,

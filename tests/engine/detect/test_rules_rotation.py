@@ -83,6 +83,7 @@ def test_two_seamless_exit_hops_of_a_desktop_suppress() -> None:
     d = final_of(sticky("rot"))["rot"]
     assert "exit_rotation" in d.reasons, (d.reasons, d.features)
     assert d.action != "count", (d.score, d.reasons)
+    assert d.features["exit_hops"] >= 2, d.features
 
 
 def test_hops_across_ip_families_count_once_the_family_was_seen() -> None:

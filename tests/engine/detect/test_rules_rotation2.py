@@ -69,6 +69,8 @@ def test_a_tunnel_under_an_untouched_player_suppresses() -> None:
     d = final_of((viewer("tun"), 220, 12.0))["tun"]
     assert "proxy_path" in d.reasons, (d.reasons, d.features)
     assert d.action != "count", (d.score, d.reasons)
+    # the measurement behind it travels with the decision (the on-call engineer's evidence)
+    assert 220 <= d.features["playlist_floor_ms"] < 230, d.features
 
 
 def test_unmuted_too() -> None:
