@@ -312,3 +312,26 @@ def raid(starts: list[float], duration: float = 120.0) -> list[Viewer]:
         )
         for i, at in enumerate(starts)
     ]
+
+
+def beat_times(n: int, gap: float, jitter: float, seed: int, start: float) -> list[float]:
+    """Join times of a scheduler: one every ``gap`` s, each gap jittered uniformly by
+    ``jitter`` (a share of ``gap``) either way."""
+    rng = random.Random(seed)
+    out = []
+    t = start
+    for _ in range(n):
+        out.append(t)
+        t += gap * (1.0 - jitter + 2.0 * jitter * rng.random())
+    return out
+
+
+def poisson_times(n: int, mean_gap: float, seed: int, start: float) -> list[float]:
+    """Join times of people arriving at random (exponential gaps, the first one too)."""
+    rng = random.Random(seed)
+    out = []
+    t = start
+    for _ in range(n):
+        t += rng.expovariate(1 / mean_gap)
+        out.append(t)
+    return out

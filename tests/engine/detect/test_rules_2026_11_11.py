@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import random
-
 from detect_builders import (
     CHROME_JA4,
     CHROME_UA,
@@ -25,7 +23,9 @@ from detect_builders import (
     T0,
     Viewer,
     assert_counted,
+    beat_times,
     finals,
+    poisson_times,
 )
 
 DRIP_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/125.0.6422.142")
@@ -37,43 +37,26 @@ OTHER_UAS = [CHROME_UA.replace("124.0.0.0", f"{v}.0.0.0") for v in (118, 119, 12
 
 def audience(n: int = 24, *, seed: int = 5, ua_of=lambda i: OTHER_UAS[i % 5]) -> list[Viewer]:
     """People arriving at random (Poisson, a mean gap of 25 s), each from its own network."""
-    rng = random.Random(seed)
-    t = T0
-    out = []
-    for i in range(n):
-        t += rng.expovariate(1 / 25.0)
-        out.append(
-            Viewer(
-                f"aud-{i}",
-                start=t,
-                duration=900.0,
-                ip=f"24.{i}.1.1",
-                asn=7000 + i,
-                ua=ua_of(i),
-            )
-        )
-    return out
+    return [
+        Viewer(f"aud-{i}", start=t, duration=900.0, ip=f"24.{i}.1.1", asn=7000 + i, ua=ua_of(i))
+        for i, t in enumerate(poisson_times(n, 25.0, seed, T0))
+    ]
 
 
 def drip(n: int = 18, gap: float = 30.0, jitter: float = 0.2, seed: int = 3) -> list[Viewer]:
     """One viewer every ``gap`` s (uniform jitter), one browser build, each its own network."""
-    rng = random.Random(seed)
-    t = T0 + 20.0
-    out = []
-    for i in range(n):
-        out.append(
-            Viewer(
-                f"drip-{i}",
-                start=t,
-                duration=1200.0 - (t - T0),
-                ip=f"{80 + i % 40}.{i}.7.{10 + i}",
-                asn=64600 + i,
-                ua=DRIP_UA,
-                muted=True,
-            )
+    return [
+        Viewer(
+            f"drip-{i}",
+            start=t,
+            duration=1200.0 - (t - T0),
+            ip=f"{80 + i % 40}.{i}.7.{10 + i}",
+            asn=64600 + i,
+            ua=DRIP_UA,
+            muted=True,
         )
-        t += gap * (1.0 - jitter + 2.0 * jitter * rng.random())
-    return out
+        for i, t in enumerate(beat_times(n, gap, jitter, seed, T0 + 20.0))
+    ]
 
 
 def test_a_slow_drip_of_one_build_is_caught_by_its_beat() -> None:

@@ -19,6 +19,7 @@ from detect_builders import (
     T0,
     Viewer,
     assert_counted,
+    beat_times,
     finals,
 )
 
@@ -50,25 +51,20 @@ def people(n: int, *, prefix: str = "aud", ua: str = FIREFOX_UA, ja4: str = FIRE
 
 def beat_drip(n: int = 11, gap: float = 40.0, jitter: float = 0.2, seed: int = 3) -> list[Viewer]:
     """A short drip: one viewer every ``gap`` s (uniform jitter), one build at one size."""
-    rng = random.Random(seed)
-    t = T0 + 90.0
-    out = []
-    for i in range(n):
-        out.append(
-            Viewer(
-                f"drip-{i}",
-                start=t,
-                duration=900.0,
-                ip=f"73.{60 + i}.7.7",
-                asn=7100 + i,
-                ua=DRIP_UA,
-                ja4=CHROME_JA4,
-                viewport=(1536, 730),
-                heartbeat_s=20.0,
-            )
+    return [
+        Viewer(
+            f"drip-{i}",
+            start=t,
+            duration=900.0,
+            ip=f"73.{60 + i}.7.7",
+            asn=7100 + i,
+            ua=DRIP_UA,
+            ja4=CHROME_JA4,
+            viewport=(1536, 730),
+            heartbeat_s=20.0,
         )
-        t += gap * (1.0 - jitter + 2.0 * jitter * rng.random())
-    return out
+        for i, t in enumerate(beat_times(n, gap, jitter, seed, T0 + 90.0))
+    ]
 
 
 def test_the_first_join_of_a_drip_keeps_its_beat() -> None:

@@ -9,8 +9,6 @@ players, and arrive at random. Each test puts the bots next to the people they r
 
 from __future__ import annotations
 
-import random
-
 from detect_builders import (
     CHROME_JA4,
     CHROME_UA,
@@ -19,7 +17,9 @@ from detect_builders import (
     T0,
     Viewer,
     assert_counted,
+    beat_times,
     finals,
+    poisson_times,
 )
 
 CHROME_VERSIONS = (121, 122, 123, 124, 125, 126)
@@ -155,50 +155,40 @@ def drip(n: int = 11, gap: float = 40.0, jitter: float = 0.2, seed: int = 3, siz
          **kw) -> list[Viewer]:  # fmt: skip
     """A short slow drip: one viewer every ``gap`` s (uniform jitter), one browser build at the
     toolkit's window sizes, each on a network of its own, sound on, tabs never touched."""
-    rng = random.Random(seed)
-    t = T0 + 90.0
-    out = []
-    for i in range(n):
-        out.append(
-            Viewer(
-                f"drip-{i}",
-                start=t,
-                duration=900.0,
-                ip=f"73.{60 + i}.7.7",
-                asn=7100 + i,
-                ua=DRIP_UA,
-                viewport=sizes[i % len(sizes)],
-                heartbeat_s=20.0,
-                **kw,
-            )
+    return [
+        Viewer(
+            f"drip-{i}",
+            start=t,
+            duration=900.0,
+            ip=f"73.{60 + i}.7.7",
+            asn=7100 + i,
+            ua=DRIP_UA,
+            viewport=sizes[i % len(sizes)],
+            heartbeat_s=20.0,
+            **kw,
         )
-        t += gap * (1.0 - jitter + 2.0 * jitter * rng.random())
-    return out
+        for i, t in enumerate(beat_times(n, gap, jitter, seed, T0 + 90.0))
+    ]
 
 
 def random_arrivals(n: int, *, seed: int, prefix: str = "rnd", ua: str = FIREFOX_UA,
                     ja4: str = FIREFOX_JA4, viewport: tuple[int, int] | None = None,
                     ) -> list[Viewer]:  # fmt: skip
     """People arriving at random (Poisson, a mean gap of 25 s), each from its own network."""
-    rng = random.Random(seed)
-    t = T0
-    out = []
-    for i in range(n):
-        t += rng.expovariate(1 / 25.0)
-        out.append(
-            Viewer(
-                f"{prefix}-{i}",
-                start=t,
-                duration=900.0,
-                ip=f"24.{i}.{len(prefix)}.1",
-                asn=5000 + i,
-                ua=ua,
-                ja4=ja4,
-                heartbeat_s=20.0,
-                viewport=viewport or (1300 + 11 * i, 700 + 3 * i),
-            )
+    return [
+        Viewer(
+            f"{prefix}-{i}",
+            start=t,
+            duration=900.0,
+            ip=f"24.{i}.{len(prefix)}.1",
+            asn=5000 + i,
+            ua=ua,
+            ja4=ja4,
+            heartbeat_s=20.0,
+            viewport=viewport or (1300 + 11 * i, 700 + 3 * i),
         )
-    return out
+        for i, t in enumerate(poisson_times(n, 25.0, seed, T0))
+    ]
 
 
 def test_a_short_drip_on_a_tight_beat_at_few_sizes_is_suppressed() -> None:
