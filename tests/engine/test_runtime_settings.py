@@ -34,3 +34,22 @@ def test_bad_values_name_the_variable(name: str, value: str, message: str) -> No
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as info:
         load_runtime_settings({name: value})
     assert "\n" not in str(info.value)
+
+
+def test_worker_role_defaults_to_all_and_keeps_the_group() -> None:
+    rt = load_runtime_settings({"VBG_APP_ID": "vg"})
+    assert (rt.role, rt.group_id) == ("all", "vg")
+    assert load_runtime_settings({"VBG_APP_ID": "vg", "VBG_WORKER_ROLE": "decide"}).group_id == "vg"
+
+
+def test_ingest_role_has_a_group_of_its_own_and_shares_the_internal_topics() -> None:
+    rt = load_runtime_settings({"VBG_APP_ID": "vg", "VBG_WORKER_ROLE": " Ingest "})
+    assert (rt.role, rt.group_id) == ("ingest", "vg-ingest")
+    assert rt.internal("channel-events") == "vg-channel-events"
+
+
+def test_bad_worker_role_names_the_choices() -> None:
+    with pytest.raises(
+        ConfigError, match="VBG_WORKER_ROLE='both' must be one of all, ingest, decide"
+    ):
+        load_runtime_settings({"VBG_WORKER_ROLE": "both"})

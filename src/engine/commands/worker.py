@@ -18,11 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check the configuration and every dependency, create missing topics, then exit",
     )
+    parser.add_argument(
+        "--role",
+        choices=("all", "ingest", "decide"),
+        help="what this process runs (default: VBG_WORKER_ROLE, else all): ingest validates "
+        "input and regroups it by channel; decide keeps the state, decides and sinks. Run one "
+        "of each to use two cores per worker",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging.config
+    import os
 
     from engine.config import load_settings
     from engine.runtime.logs import logging_config
@@ -30,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.runtime.settings import load_runtime_settings
 
     settings = load_settings()
-    rt = load_runtime_settings()
+    env = dict(os.environ)
+    if args.role:
+        env["VBG_WORKER_ROLE"] = args.role
+    rt = load_runtime_settings(env)
     secrets = [t.token for t in settings.api_tokens]
     for secret in (settings.kafka_security.sasl_password,):
         if secret:

@@ -23,20 +23,31 @@ _MEDIA_EXT = frozenset(
 
 # Every viewer of a rendition requests the same segment names, so most paths were seen moments
 # ago: a bounded memo of the parse (a dict lookup against ~1 µs of string work per request).
-_SEEN: dict[str, tuple[int, int]] = {}
+_SEEN: dict[str, tuple[int, int, int]] = {}
 _SEEN_MAX = 50_000
 
 
 def classify_path(path: str) -> tuple[int, int]:
     """``(kind, sequence number)``; the number is -1 unless the path is a numbered segment."""
+    kind, n, _ = parse_path(path)
+    return kind, n
+
+
+def parse_path(path: str) -> tuple[int, int, int]:
+    """``(kind, sequence number, rendition height)`` in one memoized lookup (the hot path's
+    form of :func:`classify_path` and :func:`segment_rendition`); the height is 0 unless the
+    path is a segment."""
+    found = _SEEN.get(path)
+    if found is not None:
+        return found
     query = path.find("?")  # (a signed URL's token would make every path new)
     if query >= 0:
-        path = path[:query]
-    found = _SEEN.get(path)
-    if found is None:
-        if len(_SEEN) >= _SEEN_MAX:
-            _SEEN.clear()
-        found = _SEEN[path] = _classify(path)
+        kind, n, _ = parse_path(path[:query])
+        return kind, n, segment_rendition(path) if kind == SEGMENT else 0
+    if len(_SEEN) >= _SEEN_MAX:
+        _SEEN.clear()
+    kind, n = _classify(path)
+    found = _SEEN[path] = (kind, n, segment_rendition(path) if kind == SEGMENT else 0)
     return found
 
 

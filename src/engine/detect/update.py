@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine.detect.clients import HOSTING_ASNS, MOBILE_ASNS, classify_ua, is_tv_device, ja4_mismatch
 from engine.detect.netaddr import canonical_ip, subnet_of, wide_net_of
-from engine.detect.paths import OTHER, SEGMENT, classify_path, rendition_height, segment_rendition
+from engine.detect.paths import OTHER, SEGMENT, parse_path, rendition_height
 from engine.detect.state import MAX_KEYS, P_ENDED, P_NONE, P_PAUSED, P_PLAYING, SessionState
 from engine.schemas import CdnLog, ChallengeResult, ChatEvent, PlayerEvent
 
@@ -58,13 +58,11 @@ def update_cdn(s: SessionState, e: CdnLog) -> None:
     if status >= 400:
         s.error_n += 1
 
-    kind, n = classify_path(e.path)
+    kind, n, height = parse_path(e.path)
     if kind == SEGMENT:
         _segment(s, ts, n, status, e.bytes_sent, e.object_size)
-        if len(s.seg_heights) < MAX_KEYS:
-            height = segment_rendition(e.path)
-            if height and height not in s.seg_heights:
-                s.seg_heights.append(height)
+        if height and height not in s.seg_heights and len(s.seg_heights) < MAX_KEYS:
+            s.seg_heights.append(height)
         busy = e.duration_ms
         s.seg_busy_s += (busy if busy < 60_000 else 60_000) / 1000.0
     elif kind == OTHER:

@@ -74,12 +74,44 @@ class _Throttle:
 def register_agents(engine: Engine) -> None:
     app = engine.app
     rt = engine.rt
-    max_bytes = engine.settings.max_message_bytes
     sample = engine.raw_cdn.wants if engine.raw_cdn.share > 0 else None
     dlq_note = _Throttle()
     bad_record = _Throttle()
     held: list[Message] = []
     engine.enforcement_held = held
+    ingests = rt.role in ("all", "ingest")
+    decides = rt.role in ("all", "decide")
+
+    if ingests:
+        _register_ingest(engine, sample, dlq_note)
+    if decides:
+        _register_decide(engine, bad_record, held)
+    if ingests:
+
+        @app.timer(1.0, name="source-alignment")
+        async def source_alignment() -> None:
+            """Resume paused input partitions even when no batch arrives (a stalled source)."""
+            if engine.alignment.paused:
+                _align(engine)
+
+        @app.timer(2.0, name="raw-cdn-log")
+        async def raw_cdn_log() -> None:
+            """The sampled CDN lines into raw_cdn_log; best effort (dropped lines are counted)."""
+            lines = engine.raw_cdn.take()
+            if not lines:
+                return
+            digest = hashlib.blake2b(
+                "\n".join(e.event_id for e in lines).encode(), digest_size=12
+            ).hexdigest()
+            if await engine.clickhouse.write_cdn_logs(lines, f"raw|{digest}", attempts=2):
+                engine.raw_cdn.written += len(lines)
+            else:
+                engine.raw_cdn.dropped += len(lines)
+
+
+def _register_ingest(engine: Engine, sample: Any, dlq_note: _Throttle) -> None:
+    app = engine.app
+    max_bytes = engine.settings.max_message_bytes
 
     @app.agent(engine.input_topic, name="ingest", concurrency=1, **CRASH)
     async def ingest(stream: Any) -> None:
@@ -128,6 +160,11 @@ def register_agents(engine: Engine) -> None:
                 engine.ingest_confirmations.after(sent, [message])
                 await engine.ingest_confirmations.room()
 
+
+def _register_decide(engine: Engine, bad_record: _Throttle, held: list[Message]) -> None:
+    app = engine.app
+    rt = engine.rt
+
     @app.agent(engine.channel_topic, name="decide", concurrency=1, **CRASH)
     async def decide(stream: Any) -> None:
         """Merge a channel partition's events by event time, fold them into its states,
@@ -151,12 +188,6 @@ def register_agents(engine: Engine) -> None:
                 await engine.decide_confirmations.room()
 
     ticked: dict[int, float] = {}
-
-    @app.timer(1.0, name="source-alignment")
-    async def source_alignment() -> None:
-        """Resume paused input partitions even when no batch arrives (a stalled source)."""
-        if engine.alignment.paused:
-            _align(engine)
 
     @app.timer(TICK_S, name="merge-ticks")
     async def ticks() -> None:
@@ -252,20 +283,6 @@ def register_agents(engine: Engine) -> None:
         ]
         if rows and engine.clickhouse.healthy:
             await engine.clickhouse.write_channel_stats(rows)
-
-    @app.timer(2.0, name="raw-cdn-log")
-    async def raw_cdn_log() -> None:
-        """The sampled CDN lines into raw_cdn_log; best effort (dropped lines are counted)."""
-        lines = engine.raw_cdn.take()
-        if not lines:
-            return
-        digest = hashlib.blake2b(
-            "\n".join(e.event_id for e in lines).encode(), digest_size=12
-        ).hexdigest()
-        if await engine.clickhouse.write_cdn_logs(lines, f"raw|{digest}", attempts=2):
-            engine.raw_cdn.written += len(lines)
-        else:
-            engine.raw_cdn.dropped += len(lines)
 
 
 _early_note = _Throttle(first=3, every=100)

@@ -11,6 +11,14 @@ Data flow (one consumer group; every agent has concurrency 1):
     enforcement ──► redis sink (set-if-newer; pending + held while Redis is down)
     {app}-config ──► every worker's LiveConfig tail (thresholds, overrides)
 
+Roles (``VBG_WORKER_ROLE``, ``vbg-engine worker --role``): one process runs everything
+(``all``), or the left half runs in ``ingest`` processes and the rest in ``decide`` processes.
+Python runs one thread at a time, and the decide path is the heavier half, so one process of
+each uses two cores where one ``all`` process uses one; the halves scale separately (ingest is
+stateless and balanced by input partition, decide by channel). Ingest processes form a consumer
+group of their own (``{app}-ingest``: their subscription differs) and keep no tables; both
+roles share the channel topic, and each acks only what it has made durable, as before.
+
 Input, channel and enforcement topics are *batch topics* (``engine.runtime.transport``): one
 Faust event per fetched partition batch. ``decisions`` is consumed per message, as the ClickHouse
 sink batches with ``take``.
@@ -126,7 +134,7 @@ class Engine:
             fetch_max_wait_ms=rt.fetch_max_wait_ms,
         )
         self.app = EngineApp(
-            rt.app_id,
+            rt.group_id,
             engine=self,
             transport_cls=transport_cls,
             broker=[f"kafka://{server}" for server in settings.kafka_servers],
@@ -171,19 +179,24 @@ class Engine:
             self.enforcement_topic_name, schema=raw, maxsize=BATCH_QUEUE
         )
         self.dlq_topic = app.topic(self.dlq_topic_name, schema=raw)
-        self.sessions, self.channels = (
-            app.tables.add(
-                RawTable(
-                    app,
-                    name=name,
-                    key_type=str,
-                    value_type=bytes,
-                    beacon=app.tables.beacon,
-                    partitions=settings.topic_partitions,
+        # An ingest-only worker keeps no state: no tables, so no changelogs of its own.
+        self.decides = rt.role != "ingest"
+        self.sessions: Any = None
+        self.channels: Any = None
+        if self.decides:
+            self.sessions, self.channels = (
+                app.tables.add(
+                    RawTable(
+                        app,
+                        name=name,
+                        key_type=str,
+                        value_type=bytes,
+                        beacon=app.tables.beacon,
+                        partitions=settings.topic_partitions,
+                    )
                 )
+                for name in ("sessions", "channels")
             )
-            for name in ("sessions", "channels")
-        )
 
         self.partition_of = ChannelPartitioner(settings.topic_partitions)
         self.live = LiveConfig(
@@ -208,6 +221,9 @@ class Engine:
             flush_s=rt.state_flush_s,
         )
         self.detection_errors = 0
+        # Input partitions, when the consumer cannot tell (a decide-only worker does not
+        # subscribe to the input topics): asked of the broker at start.
+        self.input_partitions: int | None = None
         self.alignment = SourceAlignment(ahead_s=rt.align_ahead_s)
         self.released_early = 0  # events the merge applied out of guaranteed order
         self.newest_ts = 0.0
@@ -238,6 +254,8 @@ class Engine:
     def _input_partitions(self) -> int | None:
         """How many input partitions exist: the merge's start-up wait ends once it has heard
         from all of them (None: it waits its whole grace period)."""
+        if self.input_partitions is not None:
+            return self.input_partitions
         total = 0
         for topic in self.input_topics:
             count = partition_count(self.app.consumer, topic)
@@ -270,7 +288,26 @@ class Engine:
         return self.app.consumer  # type: ignore[return-value]
 
     async def start_resources(self) -> None:
+        if self.rt.role == "decide":
+            await self._count_input_partitions()
         await self.live.start()
+
+    async def _count_input_partitions(self) -> None:
+        from engine.kafkameta import topic_partitions
+
+        bootstrap = ",".join(self.settings.kafka_servers)
+        kwargs = self.settings.kafka_security.aiokafka_kwargs()
+        try:
+            counts = [
+                len(await topic_partitions(bootstrap, topic, **kwargs))
+                for topic in self.input_topics
+            ]
+        except Exception as exc:  # the merge then waits out its start-up grace: slower, not wrong
+            log.warning("could not count the input partitions: %s", exc)
+            return
+        if all(counts):
+            self.input_partitions = sum(counts)
+            self.processor.expect_sources(self.input_partitions)
 
     async def stop_resources(self) -> None:
         self.hub.close()

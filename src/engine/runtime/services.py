@@ -129,6 +129,7 @@ class RuntimeServices:
             assignment = []
         data["worker"] = {
             "app_id": engine.rt.app_id,
+            "role": engine.rt.role,
             "assignment": assignment,
             "held_messages": consumer.held if hasattr(consumer, "held") else 0,
             "detection_errors": engine.detection_errors,
@@ -164,7 +165,7 @@ class RuntimeServices:
         engine = self.engine
         state = engine.processor.session(session_id)
         source = "worker"
-        if state is None:
+        if state is None and engine.sessions is not None:
             raw = engine.sessions.get(session_id)
             if raw is not None:
                 state = decode_session_record(raw).state

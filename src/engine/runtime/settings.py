@@ -29,6 +29,9 @@ Every variable has a default that suits one worker on a laptop; bad values raise
 | ``VBG_STANDBY_REPLICAS`` | ``1`` | Faust table standbys kept by other workers |
 | ``VBG_WEB_BIND`` | ``0.0.0.0`` | address the HTTP API listens on (port ``ENGINE_PORT``) |
 | ``VBG_LOG_LEVEL`` | ``info`` | ``debug``, ``info``, ``warning`` or ``error`` |
+| ``VBG_WORKER_ROLE`` | ``all`` | ``all``; or ``ingest`` (validate and regroup by channel, no |
+| | | state; consumer group ``{VBG_APP_ID}-ingest``) and ``decide`` (merge, |
+| | | decide, sinks) run as separate processes (``vbg-engine worker --role``) |
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from engine.config import ConfigError
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+ROLES = ("all", "ingest", "decide")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
@@ -68,6 +72,13 @@ class RuntimeSettings:
     standby_replicas: int = 1
     web_bind: str = "0.0.0.0"
     log_level: str = "info"
+    role: str = "all"  # all | ingest | decide (see engine.runtime.app, "Roles")
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group (Faust's app id): an ingest-only worker has a group of its own,
+        since its subscription differs from the deciding workers'."""
+        return f"{self.app_id}-ingest" if self.role == "ingest" else self.app_id
 
     def topic(self, name: str) -> str:
         """The full name of a public topic (``cdn-logs``, ``decisions``...)."""
@@ -142,6 +153,9 @@ def load_runtime_settings(env: Mapping[str, str] | None = None) -> RuntimeSettin
     level = (env.get("VBG_LOG_LEVEL") or "info").strip().lower()
     if level not in LOG_LEVELS:
         raise ConfigError(f"VBG_LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}")
+    role = (env.get("VBG_WORKER_ROLE") or "all").strip().lower()
+    if role not in ROLES:
+        raise ConfigError(f"VBG_WORKER_ROLE={role!r} must be one of {', '.join(ROLES)}")
     return RuntimeSettings(
         app_id=app_id,
         topic_prefix=prefix,
@@ -163,4 +177,5 @@ def load_runtime_settings(env: Mapping[str, str] | None = None) -> RuntimeSettin
         standby_replicas=_int(env, "VBG_STANDBY_REPLICAS", 1, 0, 8),
         web_bind=(env.get("VBG_WEB_BIND") or "0.0.0.0").strip(),
         log_level=level,
+        role=role,
     )
