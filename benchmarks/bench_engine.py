@@ -465,9 +465,13 @@ def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) 
                 f"  worker: consumed {consumed:,}/{n:,}, decisions {published:,}/{decisions:,}, "
                 f"held in merge {waiting:,}" + (f", ClickHouse {ch:,}" if ch else "")
             )
-        # Finer once everything is published: only the ClickHouse count is left to watch, and
-        # the poll interval is the measurement's resolution.
-        time.sleep(0.05 if t_published is not None else 0.1)
+        # The poll interval is the measurement's resolution at both ends: fine until the first
+        # event is consumed (the worker is idle until then) and once everything is published
+        # (only the ClickHouse count is left to watch).
+        if t_first is None:
+            time.sleep(0.02)
+        else:
+            time.sleep(0.05 if t_published is not None else 0.1)
 
 
 def bucket_quantiles(before: dict[float, float], after: dict[float, float]) -> str:

@@ -84,8 +84,11 @@ def register_agents(engine: Engine) -> None:
 
     if ingests:
         _register_ingest(engine, sample, dlq_note)
+        # The sinks are stateless too: in a split worker they leave the decide process, the
+        # busier of the two, all of its core.
+        _register_sinks(engine, bad_record, held)
     if decides:
-        _register_decide(engine, bad_record, held)
+        _register_decide(engine, bad_record)
     if ingests:
 
         @app.timer(1.0, name="source-alignment")
@@ -161,7 +164,7 @@ def _register_ingest(engine: Engine, sample: Any, dlq_note: _Throttle) -> None:
                 await engine.ingest_confirmations.room()
 
 
-def _register_decide(engine: Engine, bad_record: _Throttle, held: list[Message]) -> None:
+def _register_decide(engine: Engine, bad_record: _Throttle) -> None:
     app = engine.app
     rt = engine.rt
 
@@ -201,6 +204,37 @@ def _register_decide(engine: Engine, bad_record: _Throttle, held: list[Message])
             await engine.app.producer.send(
                 engine.channel_topic_name, None, b"", partition, None, None
             )
+
+    @app.timer(rt.viewers_every_s, name="viewer-counts")
+    async def viewer_counts() -> None:
+        """Raw against counted viewers per channel: Redis hash and ClickHouse channel_stats."""
+        counts = engine.processor.viewer_counts()
+        if not counts:
+            return
+        await engine.redis.write_viewers((c.channel_id, c.raw, c.counted) for c in counts)
+        now = datetime.now(UTC)
+        rows = [
+            [
+                datetime.fromtimestamp(int(c.ts // 60) * 60, UTC),
+                c.channel_id,
+                f"p{c.partition}",
+                c.raw,
+                c.counted,
+                c.by_action.get("suppress", 0),
+                c.by_action.get("challenge", 0),
+                c.by_action.get("block", 0),
+                now,
+            ]
+            for c in counts
+            if c.ts > 0
+        ]
+        if rows and engine.clickhouse.healthy:
+            await engine.clickhouse.write_channel_stats(rows)
+
+
+def _register_sinks(engine: Engine, bad_record: _Throttle, held: list[Message]) -> None:
+    app = engine.app
+    rt = engine.rt
 
     @app.agent(engine.decisions_topic, name="clickhouse-sink", concurrency=1, **CRASH)
     async def store_decisions(stream: Any) -> None:
@@ -257,32 +291,6 @@ def _register_decide(engine: Engine, bad_record: _Throttle, held: list[Message])
             for message in held:
                 engine.consumer.release(message)
             held.clear()
-
-    @app.timer(rt.viewers_every_s, name="viewer-counts")
-    async def viewer_counts() -> None:
-        """Raw against counted viewers per channel: Redis hash and ClickHouse channel_stats."""
-        counts = engine.processor.viewer_counts()
-        if not counts:
-            return
-        await engine.redis.write_viewers((c.channel_id, c.raw, c.counted) for c in counts)
-        now = datetime.now(UTC)
-        rows = [
-            [
-                datetime.fromtimestamp(int(c.ts // 60) * 60, UTC),
-                c.channel_id,
-                f"p{c.partition}",
-                c.raw,
-                c.counted,
-                c.by_action.get("suppress", 0),
-                c.by_action.get("challenge", 0),
-                c.by_action.get("block", 0),
-                now,
-            ]
-            for c in counts
-            if c.ts > 0
-        ]
-        if rows and engine.clickhouse.healthy:
-            await engine.clickhouse.write_channel_stats(rows)
 
 
 _early_note = _Throttle(first=3, every=100)

@@ -12,7 +12,8 @@ Data flow (one consumer group; every agent has concurrency 1):
     {app}-config ──► every worker's LiveConfig tail (thresholds, overrides)
 
 Roles (``VBG_WORKER_ROLE``, ``vbg-engine worker --role``): one process runs everything
-(``all``), or the left half runs in ``ingest`` processes and the rest in ``decide`` processes.
+(``all``), or the stateless work (ingest, the ClickHouse and Redis sinks) runs in ``ingest``
+processes and the stateful work (decide) in ``decide`` processes.
 Python runs one thread at a time, and the decide path is the heavier half, so one process of
 each uses two cores where one ``all`` process uses one; the halves scale separately (ingest is
 stateless and balanced by input partition, decide by channel). Ingest processes form a consumer

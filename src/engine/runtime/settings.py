@@ -29,9 +29,9 @@ Every variable has a default that suits one worker on a laptop; bad values raise
 | ``VBG_STANDBY_REPLICAS`` | ``1`` | Faust table standbys kept by other workers |
 | ``VBG_WEB_BIND`` | ``0.0.0.0`` | address the HTTP API listens on (port ``ENGINE_PORT``) |
 | ``VBG_LOG_LEVEL`` | ``info`` | ``debug``, ``info``, ``warning`` or ``error`` |
-| ``VBG_WORKER_ROLE`` | ``all`` | ``all``; or ``ingest`` (validate and regroup by channel, no |
+| ``VBG_WORKER_ROLE`` | ``all`` | ``all``; or ``ingest`` (validate, regroup by channel, sinks; no |
 | | | state; consumer group ``{VBG_APP_ID}-ingest``) and ``decide`` (merge, |
-| | | decide, sinks) run as separate processes (``vbg-engine worker --role``) |
+| | | state, decide) run as separate processes (``vbg-engine worker --role``) |
 """
 
 from __future__ import annotations
