@@ -88,6 +88,15 @@ def test_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert one_line(result) == reason
 
 
+def test_bad_worker_role_is_one_line_naming_the_choices(tmp_path: Path) -> None:
+    result = check(tmp_path, KAFKA_BOOTSTRAP="127.0.0.1:1", VBG_WORKER_ROLE="both")
+    assert result.returncode == 2
+    reason = (
+        "vbg-engine: configuration error: VBG_WORKER_ROLE='both' must be one of all, ingest, decide"
+    )
+    assert one_line(result) == reason
+
+
 def test_every_dependency_answering_passes(
     tmp_path: Path, kafka_bootstrap: str, redis_url: str
 ) -> None:
