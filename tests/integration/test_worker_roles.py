@@ -47,24 +47,20 @@ def test_ingest_and_decide_processes_decide_what_replay_decides(
     prefix = f"{name}."
     create_input_topics(kafka_bootstrap, prefix)
     config = {"app_id": name, "prefix": prefix, "redis_prefix": f"{name}:"}
-    decide = Worker(
-        tmp_path,
-        kafka_bootstrap,
-        redis_url,
-        name="decide",
-        chdb=tmp_path / "chdb-decide",
-        env={"VBG_WORKER_ROLE": "decide"},
-        **config,
-    )
-    ingest = Worker(
-        tmp_path,
-        kafka_bootstrap,
-        redis_url,
-        name="ingest",
-        chdb=tmp_path / "chdb-ingest",
-        env={"VBG_WORKER_ROLE": "ingest"},
-        **config,
-    )
+
+    def member(role: str) -> Worker:
+        # chDB is in-process: one directory per process (a ClickHouse server would be shared).
+        return Worker(
+            tmp_path,
+            kafka_bootstrap,
+            redis_url,
+            name=role,
+            chdb=tmp_path / f"chdb-{role}",
+            env={"VBG_WORKER_ROLE": role},
+            **config,
+        )
+
+    decide, ingest = member("decide"), member("ingest")
     inputs = {prefix + t for t in INPUT_TOPICS}
     stateless = inputs | {prefix + "decisions", prefix + "enforcement"}
     channel_topic = f"{name}-channel-events"
