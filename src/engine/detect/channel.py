@@ -20,6 +20,7 @@ import math
 import re
 import zlib
 
+from engine.detect.dripbeat import note_join, read_crowd_beat, read_drip
 from engine.detect.netaddr import canonical_ip, subnet_of
 from engine.detect.state import MAX_KEYS, ChannelState, SessionState
 
@@ -283,12 +284,26 @@ def seamless_phone(s: SessionState, segment_s: float) -> bool:
     )
 
 
+def seamless_hop(s: SessionState, segment_s: float) -> bool:
+    """(2026.11.14) A phone's exit hop (``update._exit_hop``: another operator, never across the
+    line between a mobile carrier and another network) that the fetch rhythm never noticed,
+    with no stall near any change of operator, also when the phone crossed that line at other
+    changes: only makes it a member of ``seamless_change_cohort``. Gecko (Tor) is left out."""
+    return (
+        s.ua_mobile
+        and s.switch_stalls == 0
+        and s.ua_engine != "gecko"
+        and _within(s.hop_gaps, SEAMLESS_GAP_SEGMENTS * segment_s)
+    )
+
+
 def seamless_any(s: SessionState, segment_s: float) -> bool:
     return (
         seamless_change(s, segment_s)
         or seamless_move(s, segment_s)
         or seamless_border(s, segment_s)
         or seamless_phone(s, segment_s)
+        or seamless_hop(s, segment_s)
     )
 
 
@@ -326,6 +341,7 @@ def register_network(c: ChannelState, s: SessionState, ip: str, asn: int) -> Non
         s.reg_client = key
         s.reg_client_ts = ts
         _client_arrival(c, key, ts)
+        note_join(c, key, ts, asn)  # (2026.11.14)
     register_failure(c, s, ts)  # a challenge that came back before the first request
 
 
@@ -701,6 +717,8 @@ def _rotate(c: ChannelState, minute: int) -> None:
     for key in gone:
         del c.arrivals[key]
         c.on_beat.pop(key, None)
+        c.build_joins.pop(key, None)
+        c.build_join_asns.pop(key, None)
     gone = [key for key, entry in c.failures.items() if entry[1] < horizon]
     for key in gone:
         del c.failures[key]
@@ -798,6 +816,9 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
                     cv = arrival_cv(c, s.reg_client)
                     if cv < s.client_trickle_cv:
                         s.client_trickle_cv = round(cv, 3)
+            read_drip(c, s)  # (2026.11.14)
+        elif s.toolkit_crowd and s.build_key:
+            read_crowd_beat(c, s)  # (2026.11.14)
     if c.failures or s.subnet_failures or s.subnet_automation or s.subnet_passes:
         # The current count, not a maximum: a neighbour's pass withdraws its failure. Read for
         # every session since 2026.11.6 (a pool's members that passed or were never

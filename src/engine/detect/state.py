@@ -262,6 +262,11 @@ class SessionState(msgspec.Struct, kw_only=True):
     # at the most, and that beat's gap CV (``channel.arrival_pair``)
     pair_joins: int = 0
     pair_cv: float = 9.0
+    # (2026.11.14, ``dripbeat``) gaps of the beat its build's joins kept around its own, robust
+    # to people joining in between, at the most, and their dispersion (IQR over median)
+    drip_gaps: int = 0
+    drip_disp: float = 9.0
+    drip_read_ts: float = -1.0  # its build's last join at the last reading (read once per join)
 
 
 class ChannelState(msgspec.Struct, kw_only=True):
@@ -301,6 +306,9 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # start to that beat]; and per 2 s bin the count. Kept for FIRST_BEAT_KEEP_S.
     beats: dict[int, list[float]] = msgspec.field(default_factory=dict)
     beats_coarse: dict[int, int] = msgspec.field(default_factory=dict)
+    # (2026.11.14) per client build ("k:" key), its last joins' event times (``dripbeat``)
+    build_joins: dict[str, list[float]] = msgspec.field(default_factory=dict)
+    build_join_asns: dict[str, list[int]] = msgspec.field(default_factory=dict)  # ... their ASNs
 
 
 _ENCODER = msgspec.msgpack.Encoder()

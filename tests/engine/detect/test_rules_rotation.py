@@ -24,7 +24,7 @@ from engine.schemas import PlayerEvent
 
 
 def test_rule_version() -> None:
-    assert RULE_VERSION == "2026.11.13"
+    assert RULE_VERSION == "2026.11.14"
 
 
 def audience(n: int = 4) -> list[Viewer]:

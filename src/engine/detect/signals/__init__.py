@@ -11,12 +11,14 @@ from engine.detect.signals import (
     claims,
     client,
     context,
+    drip2,
     media,
     network,
     player,
     realism,
     rotation,
     toolkit,
+    wifi_hops,
 )
 from engine.detect.signals.base import Facts
 
@@ -25,12 +27,14 @@ COLLECTORS = (
     media.collect,
     network.collect,
     rotation.collect,
+    wifi_hops.collect,
     player.collect,
     context.collect,
     claims.collect,
     realism.collect,
     toolkit.collect,
     toolkit.network_beat,
+    drip2.collect,
     challenge.collect,
 )
 

@@ -23,6 +23,7 @@ from engine.detect.channel import SEAMLESS_GAP_SEGMENTS
 from engine.detect.clients import MOBILE_ASNS
 from engine.detect.signals.base import Add, Facts
 from engine.detect.signals.network import reads_change
+from engine.detect.signals.wifi_hops import reads_hops
 from engine.detect.state import SessionState
 
 STRONG_HOPS = 2  # a desktop's; a phone's hops stay medium
@@ -54,6 +55,8 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         return
     if n >= STRONG_HOPS and not s.ua_mobile:
         add((0.9, "exit_rotation"))
+    elif reads_hops(s, f.segment_s):
+        return  # (2026.11.14) a phone's hops between fixed lines: ``wifi_hop`` reads them
     elif reads_change(s, f.segment_s):
         return  # the medium forms would count changes ``network`` already read
     elif n >= 2:
