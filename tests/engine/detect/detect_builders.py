@@ -335,3 +335,20 @@ def poisson_times(n: int, mean_gap: float, seed: int, start: float) -> list[floa
         t += rng.expovariate(1 / mean_gap)
         out.append(t)
     return out
+
+
+def stall_at(v: Viewer, offset: float, viewport: tuple[int, int] = (1280, 720)) -> PlayerEvent:
+    """A player stall report of ``v`` at ``offset`` seconds into its session."""
+    return PlayerEvent(
+        event_id=f"stall-{v.session_id}-{offset}",
+        ts=v.start + offset,
+        session_id=v.session_id,
+        channel_id=v.channel_id,
+        type="stall",
+        position_s=offset,
+        visible=True,
+        muted=False,
+        rendition=v.rendition,
+        viewport_w=viewport[0],
+        viewport_h=viewport[1],
+    )

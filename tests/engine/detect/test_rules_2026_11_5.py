@@ -15,13 +15,13 @@ from detect_builders import (
     Viewer,
     merge,
     run,
+    stall_at,
 )
 
 from engine.detect.channel import register_failure, touch
 from engine.detect.signals import context
 from engine.detect.signals.base import Facts
 from engine.detect.state import decode_channel_state, encode_state, new_channel, new_session
-from engine.schemas import PlayerEvent
 
 
 def audience(n: int = 4) -> list[Viewer]:
@@ -57,22 +57,6 @@ def hopper(sid: str, **kw) -> Viewer:
     )
     base.update(kw)
     return Viewer(sid, **base)
-
-
-def stall_at(v: Viewer, offset: float) -> PlayerEvent:
-    return PlayerEvent(
-        event_id=f"stall-{v.session_id}",
-        ts=v.start + offset,
-        session_id=v.session_id,
-        channel_id=v.channel_id,
-        type="stall",
-        position_s=offset,
-        visible=True,
-        muted=False,
-        rendition=v.rendition,
-        viewport_w=1280,
-        viewport_h=720,
-    )
 
 
 def test_a_home_line_crossing_a_border_without_a_gap_is_flagged() -> None:

@@ -16,11 +16,11 @@ from detect_builders import (
     Viewer,
     merge,
     run,
+    stall_at,
 )
 
 from engine.detect import Detector, Policy
 from engine.detect.policy import RULE_VERSION
-from engine.schemas import PlayerEvent
 
 
 def test_rule_version() -> None:
@@ -57,22 +57,6 @@ def sticky(sid: str, **kw) -> Viewer:
     )
     base.update(kw)
     return Viewer(sid, **base)
-
-
-def stall_at(v: Viewer, offset: float) -> PlayerEvent:
-    return PlayerEvent(
-        event_id=f"stall-{v.session_id}-{offset}",
-        ts=v.start + offset,
-        session_id=v.session_id,
-        channel_id=v.channel_id,
-        type="stall",
-        position_s=offset,
-        visible=True,
-        muted=False,
-        rendition=v.rendition,
-        viewport_w=1280,
-        viewport_h=720,
-    )
 
 
 # ---- the rotating proxy

@@ -7,6 +7,7 @@ Wi-Fi is itself a carrier's fixed-wireless line."""
 from __future__ import annotations
 
 from detect_builders import IPHONE_UA, SAFARI_JA4, T0, Viewer, merge, run
+from detect_builders import stall_at as builders_stall_at
 
 from engine.detect.clients import MOBILE_ASNS
 from engine.detect.signals.wifi_hops import wifi_hops
@@ -42,19 +43,7 @@ def phone(sid: str, moves, **kw) -> Viewer:
 
 
 def stall_at(v: Viewer, offset: float) -> PlayerEvent:
-    return PlayerEvent(
-        event_id=f"stall-{v.session_id}-{offset}",
-        ts=v.start + offset,
-        session_id=v.session_id,
-        channel_id=v.channel_id,
-        type="stall",
-        position_s=offset,
-        visible=True,
-        muted=False,
-        rendition=v.rendition,
-        viewport_w=390,
-        viewport_h=844,
-    )
+    return builders_stall_at(v, offset, (390, 844))
 
 
 def test_carriers_of_the_tests_are_listed() -> None:
