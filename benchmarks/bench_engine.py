@@ -151,10 +151,13 @@ def channel_shares(events: list[Event], partitions: int) -> dict[int, float]:
     return {p: c / total for p, c in enumerate(counts)}
 
 
-def decide_load(assignment: list[tuple[str, ...]], topic: str, shares: dict[int, float]) -> str:
-    """Each worker's share of the decide work, from the channel partitions it holds."""
+def decide_load(
+    assignment: list[tuple[str, ...]], topic: str, shares: dict[int, float], split: bool = False
+) -> str:
+    """Each worker's share of the decide work, from the channel partitions it holds (with
+    ``split``, the decide processes only: they come first, one per worker)."""
     parts = []
-    for i, tps in enumerate(assignment, 1):
+    for i, tps in enumerate(assignment[: len(assignment) // 2] if split else assignment, 1):
         held = sorted(int(tp.rpartition(":")[2]) for tp in tps if tp.rpartition(":")[0] == topic)
         share = sum(shares.get(p, 0.0) for p in held)
         parts.append(f"worker {i} {share:.0%} (partitions {', '.join(map(str, held)) or '-'})")
@@ -870,7 +873,9 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
         if e2e.published != decisions:
             results.append(f"note: worker published {e2e.published:,}, replay makes {decisions:,}")
         if args.workers > 1 and e2e.assignment:
-            split = decide_load(e2e.assignment, f"bench-{run_id}-channel-events", shares)
+            split = decide_load(
+                e2e.assignment, f"bench-{run_id}-channel-events", shares, split=args.split
+            )
             results.append(f"decide work by worker  {split}")
         if e2e.rebalanced:
             results.append(
