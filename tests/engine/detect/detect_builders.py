@@ -352,3 +352,24 @@ def stall_at(v: Viewer, offset: float, viewport: tuple[int, int] = (1280, 720)) 
         viewport_w=viewport[0],
         viewport_h=viewport[1],
     )
+
+
+def teaching_audience(n: int = 4, duration: float = 1500.0) -> list[Viewer]:
+    """Ordinary viewers, one network each: they teach the channel its segment duration and
+    are the baseline the arrival rules compare with."""
+    return [
+        Viewer(
+            f"aud-{i}",
+            start=T0 - 400.0 + i * 40.0,
+            duration=duration,
+            ip=f"86.{i}.9.9",
+            asn=3000 + i,
+        )
+        for i in range(n)
+    ]
+
+
+def final_with_audience(*viewers: Viewer, extra=(), duration: float = 1500.0) -> dict:
+    """Final decisions of ``viewers`` (and ``extra`` events) next to a teaching audience."""
+    events = [*merge(*viewers, *teaching_audience(duration=duration)), *extra]
+    return run(sorted(events, key=lambda e: e.ts))

@@ -13,9 +13,9 @@ from detect_builders import (
     SAFARI_JA4,
     T0,
     Viewer,
-    merge,
-    run,
+    final_with_audience,
     stall_at,
+    teaching_audience,
 )
 
 from engine.detect.channel import register_failure, touch
@@ -25,22 +25,11 @@ from engine.detect.state import decode_channel_state, encode_state, new_channel,
 
 
 def audience(n: int = 4) -> list[Viewer]:
-    # Ordinary viewers from as many networks as people: they teach the channel its segment
-    # duration and are the baseline the arrival rules compare with.
-    return [
-        Viewer(
-            f"aud-{i}",
-            start=T0 - 400.0 + i * 40.0,
-            duration=1300.0,
-            ip=f"86.{i}.9.9",
-            asn=3000 + i,
-        )
-        for i in range(n)
-    ]
+    return teaching_audience(n, duration=1300.0)
 
 
 def final_of(*viewers: Viewer, extra=()) -> dict:
-    return run(sorted([*merge(*viewers, *audience()), *extra], key=lambda e: e.ts))
+    return final_with_audience(*viewers, extra=extra, duration=1300.0)
 
 
 # --- seamless_network_change across a border ------------------------------------------------------

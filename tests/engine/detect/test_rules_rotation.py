@@ -12,11 +12,11 @@ from detect_builders import (
     FIREFOX_UA,
     IPHONE_UA,
     SAFARI_JA4,
-    T0,
     Viewer,
+    final_with_audience,
     merge,
-    run,
     stall_at,
+    teaching_audience,
 )
 
 from engine.detect import Detector, Policy
@@ -27,22 +27,8 @@ def test_rule_version() -> None:
     assert RULE_VERSION == "2026.11.14"
 
 
-def audience(n: int = 4) -> list[Viewer]:
-    # Ordinary viewers, one network each: they teach the channel its segment duration.
-    return [
-        Viewer(
-            f"aud-{i}",
-            start=T0 - 400.0 + i * 40.0,
-            duration=1500.0,
-            ip=f"86.{i}.9.9",
-            asn=3000 + i,
-        )
-        for i in range(n)
-    ]
-
-
-def final_of(*viewers: Viewer, extra=()) -> dict:
-    return run(sorted([*merge(*viewers, *audience()), *extra], key=lambda e: e.ts))
+audience = teaching_audience
+final_of = final_with_audience
 
 
 def sticky(sid: str, **kw) -> Viewer:

@@ -6,7 +6,14 @@ Wi-Fi is itself a carrier's fixed-wireless line."""
 
 from __future__ import annotations
 
-from detect_builders import IPHONE_UA, SAFARI_JA4, T0, Viewer, merge, run
+from detect_builders import (
+    IPHONE_UA,
+    SAFARI_JA4,
+    T0,
+    Viewer,
+    final_with_audience,
+    teaching_audience,
+)
 from detect_builders import stall_at as builders_stall_at
 
 from engine.detect.clients import MOBILE_ASNS
@@ -18,22 +25,8 @@ TMOBILE = 21928  # a listed carrier
 VERIZON = 6167
 
 
-def audience(n: int = 4) -> list[Viewer]:
-    # Ordinary viewers, one network each: they teach the channel its segment duration.
-    return [
-        Viewer(
-            f"aud-{i}",
-            start=T0 - 400.0 + i * 40.0,
-            duration=1500.0,
-            ip=f"86.{i}.9.9",
-            asn=3000 + i,
-        )
-        for i in range(n)
-    ]
-
-
-def final_of(*viewers: Viewer, extra=()) -> dict:
-    return run(sorted([*merge(*viewers, *audience()), *extra], key=lambda e: e.ts))
+audience = teaching_audience
+final_of = final_with_audience
 
 
 def phone(sid: str, moves, **kw) -> Viewer:
