@@ -8,6 +8,7 @@ figures that ``context`` uses, ``context`` the hosting flag that ``claims`` uses
 
 from engine.detect.signals import (
     challenge,
+    churn,
     claims,
     client,
     context,
@@ -27,6 +28,7 @@ COLLECTORS = (
     media.collect,
     network.collect,
     rotation.collect,
+    churn.collect,
     wifi_hops.collect,
     player.collect,
     context.collect,
