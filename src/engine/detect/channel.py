@@ -54,6 +54,9 @@ CLIENT_WARMUP_S = 60.0
 # builds; when one build is the whole audience, its beat is the audience's and says less.
 # (Joins per 10 s are kept for 400 s; the share reads the last five minutes of them.)
 BUILD_MAX_SHARE = 0.9
+# (2026.11.23) A family that is the whole audience is a managed fleet while this share of it
+# or more shares the session's exact window size (one screen model) or its exact build.
+FLEET_SHARE = 0.6
 BUILD_SHARE_BUCKETS = 30  # the last five minutes of joins
 # Arrival clusters (2026.11.4): the channel's last joins, and what makes a run of them one
 # scheduler's rather than a crowd's.
@@ -890,17 +893,23 @@ def _toolkit_context(c: ChannelState, s: SessionState) -> None:
     """(2026.11.13) Sessions of this session's client family (TLS stack, platform and browser,
     any version) at its exact window size in the same minute.
 
-    Read only while that family is not (nearly) the channel's whole audience: a managed
-    deployment (kiosks, signage, a lab of identical machines) shares build and screen by design.
+    Not read while that family is (nearly) the channel's whole audience as a managed
+    deployment (kiosks, signage, a lab of identical machines), which shares build or screen by
+    design. (2026.11.23) A family that is the whole audience with neither, spread over several
+    exact window sizes and several builds, is read: a fleet's screens or its build are alike,
+    while a farm rotates the Chrome version it claims and draws its windows from a short list
+    (seed 1804: 113 stealth Chromes of six versions at four sizes next to 10 people).
     ``toolkit_view`` counts them all while they are a fifth of the family's sessions or more;
     ``toolkit_inert`` counts the untouched ones while they are a third of them or more (people
     leave a player muted and untouched for five minutes now and then; a farm's browsers do).
     """
     family = concurrent(c, s.family_key)
-    if family > BUILD_MAX_SHARE * concurrent(c, BUILT):
-        return
     key = view_key(s)
     view = concurrent(c, key)
+    if family > BUILD_MAX_SHARE * concurrent(c, BUILT) and (
+        view >= FLEET_SHARE * family or concurrent(c, s.build_key) >= FLEET_SHARE * family
+    ):
+        return
     if view >= TOOLKIT_MIN and view >= TOOLKIT_VIEW_SHARE * family and view > s.toolkit_view:
         s.toolkit_view = view
     if not s.reg_client and view >= TOOLKIT_CROWD_MIN and s.build_key:

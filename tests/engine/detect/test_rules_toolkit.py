@@ -141,6 +141,26 @@ def test_one_family_at_one_size_that_is_the_whole_audience_is_not_read() -> None
         assert "toolkit_cohort" not in final[v.session_id].reasons
 
 
+def test_signage_of_one_build_on_two_screen_models_is_not_read() -> None:
+    # (2026.11.23) A managed fleet updates together: one build, whatever its screens.
+    screens = farm(12, prefix="screen", sizes=((1920, 1080), (3840, 2160)), ua=DRIP_UA)
+    final = finals(screens)
+    for v in screens:
+        assert "toolkit_cohort" not in final[v.session_id].reasons
+
+
+def test_a_farm_that_is_the_whole_audience_is_read() -> None:
+    # (2026.11.23) Seed 1804: a stealth farm outnumbering the channel's people. Six Chrome
+    # versions at two window sizes, muted and untouched: neither one screen nor one build.
+    bots = farm(24)
+    people = audience(2)
+    final = finals(bots, people)
+    for v in bots:
+        assert "toolkit_cohort" in final[v.session_id].reasons, final[v.session_id].reasons
+        assert final[v.session_id].action != "count"
+    assert_counted(final, people, "toolkit_cohort")
+
+
 def test_untouched_players_need_five_minutes() -> None:
     bots = farm(duration=240.0)
     final = finals(bots, audience())
