@@ -12,8 +12,9 @@ carrier) with its request gap (a stall within 20 s marks it noticed).
 
 ``address_churn``: ``CHURN_ADDRESSES`` distinct addresses or more, ``CHURN_HOPS`` or more such
 moves recorded, every one unnoticed by the fetch rhythm, no return to an address or a block the
-session used, across ``CHURN_NETS`` or more /16s (v6 /32s): strong (0.9). Phones are read too: unlike ``isp_rotation`` (a tunnel's path, one or two
-moves) this needs a walk that no NAT pool makes.
+session used, across ``CHURN_NETS`` or more /16s (v6 /32s): strong (0.9). Phones are read too:
+unlike ``isp_rotation`` (a tunnel's path, one or two moves) this needs a walk that no NAT pool
+makes.
 
 Who could be hurt: a line behind a NAT (a carrier the mobile list does not know, or an ISP's
 carrier-grade NAT for fixed lines) that picks a new address from a pool spread over many /16s
