@@ -106,6 +106,60 @@ def test_a_channel_with_one_rung_has_no_lowest_rung_to_be_stuck_on() -> None:
     assert all("abr_stuck_lowest" not in d.reasons for d in final.values())
 
 
+# --- abr_pinned_low (2026.11.23) ----------------------------------------------------------------
+
+MID = dict(rendition="480p30", segment_bytes=250_000)  # a middle rung, fetched fast
+WIDE = (1536, 730)  # a maximised browser window's player
+
+
+def small_embed() -> Viewer:
+    return Viewer(
+        "lad-160", start=T0 - 50.0, duration=700.0, ip="86.7.9.9", viewport=(400, 225), **LOW
+    )
+
+
+def ladder_final(*viewers: Viewer) -> dict[str, Decision]:
+    # The channel's ladder runs from 160p (a small embed) to 720p (the audience).
+    return run(merge(*viewers, small_embed(), *audience()))
+
+
+def test_a_full_size_player_pinned_to_a_middle_rung_is_medium() -> None:
+    d = ladder_final(Viewer("pin", duration=420.0, muted=True, viewport=WIDE, **MID))["pin"]
+    assert "abr_pinned_low" in d.reasons, (d.reasons, d.features)
+    assert "abr_stuck_lowest" not in d.reasons  # that is the lowest rung's
+    assert d.action == "count", (d.score, d.reasons)
+
+
+def test_pinned_with_an_exact_timer_is_flagged() -> None:
+    d = ladder_final(exact_timer("pin", muted=True, viewport=WIDE, **MID))["pin"]
+    assert {"browser_timer_exact", "abr_pinned_low"} <= set(d.reasons)
+    assert d.action != "count", (d.score, d.reasons)
+
+
+def test_people_on_a_middle_rung_for_a_reason_are_not_read() -> None:
+    final = ladder_final(
+        # a player smaller than 1280x720: capped to its size
+        Viewer("small", duration=420.0, viewport=(854, 480), **MID),
+        # a slow link: each download takes a large part of the segment
+        Viewer("slow", duration=420.0, rendition="480p30", segment_bytes=2_500_000, viewport=WIDE),
+        # a player that stalled, a background tab, a preview
+        Viewer("stalled", duration=420.0, stalls=2, viewport=WIDE, **MID),
+        Viewer("hidden", duration=420.0, visible=False, viewport=WIDE, **MID),
+        Viewer("preview", duration=40.0, viewport=WIDE, **MID),
+        # the channel's top rung: nothing to climb to
+        Viewer("top", duration=420.0, viewport=WIDE),
+    )
+    for sid in ("small", "slow", "stalled", "hidden", "preview", "top"):
+        assert "abr_pinned_low" not in final[sid].reasons, (sid, final[sid].reasons)
+        assert final[sid].action == "count"
+
+
+def test_a_ladder_topping_at_480p_has_no_rung_to_climb_to() -> None:
+    pinned = Viewer("pin", duration=420.0, muted=True, viewport=WIDE, **MID)
+    d = run(merge(pinned, small_embed()))["pin"]
+    assert "abr_pinned_low" not in d.reasons, d.reasons
+
+
 # --- seamless_network_change (single) and seamless_change_cohort ----------------------------------
 
 

@@ -9,7 +9,8 @@ climb when the link allows, and people who touch their player now and then.
 - An adaptive (ABR) player measures its throughput and moves up the ladder while downloads
   take a small part of each segment's duration. A visible, full-size player that stays on the
   channel's lowest rung for minutes while its link idles is not adapting; it was told to fetch
-  as little as possible.
+  as little as possible. (2026.11.23) So is one that never leaves a middle rung of 480p or less
+  in a player of 1280x720 or more (``abr_pinned_low``).
 
 Both are behaviour a person can cause (a privacy setting clamping timers, a quality pinned by
 hand), so both are medium: they need a second behavioural signal to suppress anyone.
@@ -35,6 +36,12 @@ EXACT_TIMER_GAPS = 6  # three minutes of 30 s heartbeats
 ABR_MIN_SEGMENTS = 60  # two minutes of 2 s segments
 ABR_IDLE_LINK = 0.2  # downloads took under a fifth of the time: room for a rung or two more
 ABR_MIN_VIEWPORT = (640, 360)  # a player this size is not capped to the lowest rung
+# (2026.11.23) ``abr_pinned_low``: a player this size is capped to 720p at the least by its size
+# (hls.js and Shaka cap the level to the player's size, never below it), so a rung of 480p or
+# less, never left, with an idle link, on a ladder that reaches 720p, was pinned.
+PINNED_MIN_VIEWPORT = (1280, 720)
+PINNED_MAX_HEIGHT = 480
+PINNED_LADDER_TOP = 720
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
@@ -71,6 +78,23 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         and s.viewport_h >= ABR_MIN_VIEWPORT[1]
     ):
         add((0.45, "abr_stuck_lowest"))
+    elif (
+        len(heights) == 1
+        and s.ladder_min < heights[0] <= PINNED_MAX_HEIGHT
+        and s.ladder_max >= PINNED_LADDER_TOP
+        and s.seg_new_full >= ABR_MIN_SEGMENTS
+        and 0 < f.link_busy < ABR_IDLE_LINK
+        and s.stalls == 0
+        and visible
+        and s.play_visible_s >= 120.0
+        and s.viewport_w >= PINNED_MIN_VIEWPORT[0]
+        and s.viewport_h >= PINNED_MIN_VIEWPORT[1]
+    ):
+        # (2026.11.23) The same, one rung up: a full-size player that never left a middle rung
+        # of 480p or less. A proxy's traffic is paid per gigabyte, so a farm pins a low rung;
+        # the player's own ABR would have climbed. A person who picked a quality by hand looks
+        # the same: medium, never alone.
+        add((0.45, "abr_pinned_low"))
     if f.hosting and not s.ua_mobile and inert(s):
         # (2026.11.11) A desktop browser in a data centre that has played, muted, visible, for
         # five minutes and more without a single gesture: no tab switch, no pause, no unmute,
