@@ -69,26 +69,14 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         heights
         and s.ladder_max > s.ladder_min
         and max(heights) == s.ladder_min
-        and s.seg_new_full >= ABR_MIN_SEGMENTS
-        and 0 < f.link_busy < ABR_IDLE_LINK
-        and s.stalls == 0
-        and visible
-        and s.play_visible_s >= 120.0
-        and s.viewport_w >= ABR_MIN_VIEWPORT[0]
-        and s.viewport_h >= ABR_MIN_VIEWPORT[1]
+        and _idle_link_player(s, f, visible, ABR_MIN_VIEWPORT)
     ):
         add((0.45, "abr_stuck_lowest"))
     elif (
         len(heights) == 1
         and s.ladder_min < heights[0] <= PINNED_MAX_HEIGHT
         and s.ladder_max >= PINNED_LADDER_TOP
-        and s.seg_new_full >= ABR_MIN_SEGMENTS
-        and 0 < f.link_busy < ABR_IDLE_LINK
-        and s.stalls == 0
-        and visible
-        and s.play_visible_s >= 120.0
-        and s.viewport_w >= PINNED_MIN_VIEWPORT[0]
-        and s.viewport_h >= PINNED_MIN_VIEWPORT[1]
+        and _idle_link_player(s, f, visible, PINNED_MIN_VIEWPORT)
     ):
         # (2026.11.23) The same, one rung up: a full-size player that never left a middle rung
         # of 480p or less. A proxy's traffic is paid per gigabyte, so a farm pins a low rung;
@@ -114,3 +102,19 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         # lowest rung). In a data centre ``inert_player`` says it already; a gesture (tab
         # switch, pause, unmute, chat) clears it.
         add((0.45, "inert_cohort"))
+
+
+def _idle_link_player(
+    s: SessionState, f: Facts, visible: bool, min_viewport: tuple[int, int]
+) -> bool:
+    """A visible player of ``min_viewport`` or more, two minutes and 60+ full segments into
+    play, that never stalled while its link idled: its ABR had room to climb."""
+    return (
+        s.seg_new_full >= ABR_MIN_SEGMENTS
+        and 0 < f.link_busy < ABR_IDLE_LINK
+        and s.stalls == 0
+        and visible
+        and s.play_visible_s >= 120.0
+        and s.viewport_w >= min_viewport[0]
+        and s.viewport_h >= min_viewport[1]
+    )
