@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from detect_builders import (
     CHROME_JA4,
-    CHROME_UA,
+    DRIP_UA,
     IPHONE_UA,
+    OTHER_UAS,
     SAFARI_JA4,
     T0,
     Viewer,
@@ -27,10 +28,6 @@ from detect_builders import (
     finals,
     poisson_times,
 )
-
-DRIP_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/125.0.6422.142")
-OTHER_UAS = [CHROME_UA.replace("124.0.0.0", f"{v}.0.0.0") for v in (118, 119, 120, 121, 122)]
-
 
 # ---- client_trickle
 

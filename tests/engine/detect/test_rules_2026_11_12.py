@@ -12,10 +12,9 @@ rented networks (read by ``inert_player`` instead) are not read at all.
 
 from __future__ import annotations
 
-from detect_builders import CHROME_UA, T0, Viewer, assert_counted, finals
+from detect_builders import CHROME_UA, OTHER_UAS, T0, Viewer, assert_counted, finals
 
 FARM_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/126.0.0.0")
-OTHER_UAS = [CHROME_UA.replace("124.0.0.0", f"{v}.0.0.0") for v in (118, 119, 120, 121, 122)]
 
 
 def farm(n: int = 10, *, prefix: str = "farm", **kw) -> list[Viewer]:

@@ -14,6 +14,7 @@ import random
 from detect_builders import (
     CHROME_JA4,
     CHROME_UA,
+    DRIP_UA,
     FIREFOX_JA4,
     FIREFOX_UA,
     T0,
@@ -22,8 +23,6 @@ from detect_builders import (
     beat_times,
     finals,
 )
-
-DRIP_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/125.0.6422.142")
 
 
 def people(n: int, *, prefix: str = "aud", ua: str = FIREFOX_UA, ja4: str = FIREFOX_JA4,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from detect_builders import (
     CHROME_JA4,
-    CHROME_UA,
+    DRIP_UA,
     IPHONE_UA,
+    OTHER_UAS,
     SAFARI_JA4,
     T0,
     Viewer,
@@ -25,10 +26,6 @@ from test_rules_drip import DRIP_UA as DRIP_UA2
 from test_rules_drip import people, running_drip
 
 from engine.detect.dripbeat import beat_around, stream_beat
-
-DRIP_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/125.0.6422.142")
-OTHER_UAS = [CHROME_UA.replace("124.0.0.0", f"{v}.0.0.0") for v in (118, 119, 120, 121, 122)]
-
 
 # ---- the robust beat itself (pure)
 

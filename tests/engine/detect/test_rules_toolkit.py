@@ -12,6 +12,7 @@ from __future__ import annotations
 from detect_builders import (
     CHROME_JA4,
     CHROME_UA,
+    DRIP_UA,
     FIREFOX_JA4,
     FIREFOX_UA,
     T0,
@@ -24,7 +25,6 @@ from detect_builders import (
 
 CHROME_VERSIONS = (121, 122, 123, 124, 125, 126)
 FARM_SIZES = ((1920, 969), (1536, 730))
-DRIP_UA = CHROME_UA.replace("Chrome/124.0.0.0", "Chrome/125.0.6422.142")
 
 
 def chrome(version: int) -> str:
