@@ -132,6 +132,7 @@ PAIR_WINDOW_S = 300.0
 PAIR_MIN_JOINS = 13
 PAIR_MIN_SPAN_S = 60.0
 PAIR_MAX_CV = 0.45
+PAIR_MIN_SHARE = 0.25  # (2026.11.23.2) of the merged joins, from the session's own network
 _DIGITS = re.compile(r"[0-9]+")
 # A network handover (new radio link, new lease, new TCP and TLS connections) interrupts the
 # fetch rhythm for seconds; a client behind a rotating proxy keeps its rhythm across the change.
@@ -568,6 +569,10 @@ def arrival_pair(c: ChannelState, asn: int, join_ts: float, now: float) -> tuple
     )
     k = len(times)
     if k < PAIR_MIN_JOINS or times[-1] - times[0] < PAIR_MIN_SPAN_S:
+        return 0, 9.0
+    if counts[asn] < PAIR_MIN_SHARE * k:
+        # (2026.11.23.2) A scheduler's two operators each carry a good part of its stream; a
+        # network with a couple of joins next to the partner's own drip only borrows its beat.
         return 0, 9.0
     gaps = [b - a for a, b in itertools.pairwise(times)]
     mean = (times[-1] - times[0]) / len(gaps)

@@ -281,3 +281,41 @@ def test_a_raid_from_two_networks_is_no_beat() -> None:
     final = finals(raiders, random_people(20, seed=8, prefix="aud"))
     for v in raiders:
         assert "network_beat" not in final[v.session_id].reasons
+
+
+def test_a_network_with_a_couple_of_joins_does_not_borrow_a_one_network_drips_beat() -> None:
+    # (2026.11.23.2, seed 2105) A drip from one operator's network keeps a beat of its own; two
+    # people of another network whose joins land on it are not a second operator of it.
+    rng = random.Random(5)
+    t, bots = T0 + 120.0, []
+    for i in range(30):
+        bots.append(
+            Viewer(
+                f"one-{i}",
+                start=t,
+                duration=600.0,
+                ip=f"84.24.{i}.{10 + i}",
+                asn=33915,
+                ua=UA_LIST[i % 3][0],
+                ja4=UA_LIST[i % 3][1],
+                heartbeat_s=20.0,
+                viewport=(1250 + 13 * i, 690 + 5 * i),
+            )
+        )
+        t += 9.0 + 6.0 * rng.random()
+    pair = [
+        Viewer(
+            f"tr-{i}",
+            start=bots[12 + 5 * i].start + 0.5 * (bots[13 + 5 * i].start - bots[12 + 5 * i].start),
+            duration=300.0,
+            ip=f"88.247.{53 + i}.110",
+            asn=9121,
+            ua=FIREFOX_UA,
+            ja4=FIREFOX_JA4,
+            heartbeat_s=20.0,
+            viewport=(420, 236),
+        )
+        for i in range(2)
+    ]
+    final = finals(bots, pair, random_people(20, seed=9))
+    assert_counted(final, pair, "network_beat")
