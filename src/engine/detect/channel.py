@@ -22,12 +22,15 @@ import zlib
 
 from engine.detect.dripbeat import note_join, read_crowd_beat, read_drip
 from engine.detect.netaddr import canonical_ip, subnet_of
+from engine.detect.netpath import long_fast_path
 from engine.detect.state import MAX_KEYS, ChannelState, SessionState
 
 DEFAULT_SEGMENT_S = 2.0  # DESIGN §3: target duration unless a deployment says otherwise
 JOIN_BUCKET_S = 10.0
 JOIN_KEEP_BUCKETS = 40
 BURST_BASELINE_BUCKETS = 30
+TUNNEL_WAVE_BURST = 4.0  # (2026.11.23.2) the join burst a wave must make (as `join_burst` reads)
+TUNNEL_WAVE_MIN_JOINS = 8  # joins in the 30 s around the session's own
 BURST_TRIM = 6  # the busiest buckets of the baseline are left out (earlier waves)
 MIN_SEGDUR_VOTES = 2
 VOTE_AFTER_STEPS = 12
@@ -720,6 +723,8 @@ def _rotate(c: ChannelState, minute: int) -> None:
     stale = [b for b in c.joins if b < oldest]
     for b in stale:
         del c.joins[b]
+    for b in [b for b in c.tunnel_joins if b < oldest]:
+        del c.tunnel_joins[b]
     horizon = minute * 60.0 - ARRIVAL_KEEP_S
     gone = [key for key, stats in c.arrivals.items() if stats[0] < horizon]
     for key in gone:
@@ -892,6 +897,8 @@ def observe_context(c: ChannelState, s: SessionState) -> None:
         burst = join_burst(c, s.join_bucket)
         if burst > s.join_burst:
             s.join_burst = burst
+    if s.join_bucket >= 0:
+        _tunnel_wave(c, s)
 
 
 def _toolkit_context(c: ChannelState, s: SessionState) -> None:
@@ -971,6 +978,25 @@ def _toolkit_beat(c: ChannelState, s: SessionState, key: str) -> None:
             and arrival_cv(c, key) < TOOLKIT_BEAT_CV
         ):
             s.toolkit_beat = int(gaps)
+
+
+def _tunnel_wave(c: ChannelState, s: SessionState) -> None:
+    """(2026.11.23.2) Count this session among its join bucket's tunnel joins once its path is
+    known, and while it came in a burst, read the share of the burst's joins (the 30 s around
+    its own) that came through a tunnel: a campaign's wave from one proxy service does; a
+    raid's people come from their own lines, a few of them over a VPN or from far away."""
+    if not s.tunnel_joined and long_fast_path(s):
+        s.tunnel_joined = True
+        c.tunnel_joins[s.join_bucket] = c.tunnel_joins.get(s.join_bucket, 0) + 1
+    if not s.tunnel_joined or s.join_burst < TUNNEL_WAVE_BURST:
+        return
+    around = (s.join_bucket - 1, s.join_bucket, s.join_bucket + 1)
+    joins = sum(c.joins.get(b, 0) for b in around)
+    if joins < TUNNEL_WAVE_MIN_JOINS:
+        return
+    share = int(1000 * sum(c.tunnel_joins.get(b, 0) for b in around) / joins)
+    if share > s.tunnel_wave:
+        s.tunnel_wave = share
 
 
 def join_burst(c: ChannelState, bucket: int) -> float:

@@ -175,6 +175,7 @@ def _features(s: SessionState, f: Facts, total: float) -> dict[str, float]:
         "playlist_floor_ms": float(s.pl_floor_ms),
         "toolkit_peers": float(max(s.toolkit_view, s.toolkit_crowd)),
         "network_beat_joins": float(s.pair_joins),
+        "tunnel_wave_share": s.tunnel_wave / 1000.0,
         "drip_beat_gaps": float(s.drip_gaps),
         "heartbeat_sd_ms": round(1000.0 * math.sqrt(s.hb_gap_m2 / (s.hb_gap_n - 1)), 2)
         if s.hb_gap_n >= 2

@@ -187,6 +187,10 @@ class SessionState(msgspec.Struct, kw_only=True):
     ladder_min: int = 0  # the channel's lowest and highest rendition heights fetched, as last read
     ladder_max: int = 0
     join_burst: float = 0.0  # how improbable the joins around this session's arrival were
+    # (2026.11.23.2) counted among its join bucket's tunnel joins; the largest share of its wave's
+    # joins (per mille) that came through a tunnel, read while it was in a burst
+    tunnel_joined: bool = False
+    tunnel_wave: int = 0
     grid_fine: str = ""  # heartbeat phase keys registered with the channel this minute
     grid_coarse: str = ""
     lockstep_peers: int = 0  # sessions heartbeating within 0.15 s of this one's phase
@@ -280,6 +284,8 @@ class ChannelState(msgspec.Struct, kw_only=True):
     conc_prev: dict[str, int] = msgspec.field(default_factory=dict)
     # Joins per 10 s bucket of event time, for synchronized-join bursts.
     joins: dict[int, int] = msgspec.field(default_factory=dict)
+    # (2026.11.23.2) Of those, sessions that came through a tunnel (``netpath.long_fast_path``).
+    tunnel_joins: dict[int, int] = msgspec.field(default_factory=dict)
     # Votes for the segment duration, keyed by half-seconds, from sessions that followed the
     # live edge for a while.
     segdur_votes: dict[int, int] = msgspec.field(default_factory=dict)
