@@ -720,11 +720,9 @@ def _rotate(c: ChannelState, minute: int) -> None:
     c.conc_cur = {}
     c.minute = minute
     oldest = int(minute * 60.0 // JOIN_BUCKET_S) - JOIN_KEEP_BUCKETS
-    stale = [b for b in c.joins if b < oldest]
-    for b in stale:
-        del c.joins[b]
-    for b in [b for b in c.tunnel_joins if b < oldest]:
-        del c.tunnel_joins[b]
+    for buckets in (c.joins, c.tunnel_joins):
+        for b in [b for b in buckets if b < oldest]:
+            del buckets[b]
     horizon = minute * 60.0 - ARRIVAL_KEEP_S
     gone = [key for key, stats in c.arrivals.items() if stats[0] < horizon]
     for key in gone:
