@@ -730,6 +730,7 @@ def _rotate(c: ChannelState, minute: int) -> None:
         c.on_beat.pop(key, None)
         c.build_joins.pop(key, None)
         c.build_join_asns.pop(key, None)
+        c.build_flagged.pop(key, None)
     gone = [key for key, entry in c.failures.items() if entry[1] < horizon]
     for key in gone:
         del c.failures[key]

@@ -19,6 +19,7 @@ from engine.detect.channel import (
     touch,
     vote_segment_duration,
 )
+from engine.detect.dripbeat import note_flagged
 from engine.detect.policy import Policy
 from engine.detect.state import ChannelState, SessionState, new_channel, new_session
 from engine.detect.update import update_cdn, update_challenge, update_chat, update_player
@@ -83,7 +84,10 @@ def _advance(
         update_challenge(s, event)
         register_failure(c, s, ts)
         force = True
-    return decide(s, c, policy, force=force)
+    decision = decide(s, c, policy, force=force)
+    if not s.flag_seen and s.action != "count":
+        note_flagged(c, s)
+    return decision
 
 
 def session_expired(session: SessionState, now_ts: float) -> bool:

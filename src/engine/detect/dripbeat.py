@@ -22,6 +22,15 @@ A person of the drip's build who arrives between two of its joins splits one gap
 
 Joins of the channel's first minute of log are never registered (``channel.register_network``):
 viewers already watching when the log began did not arrive then.
+
+(2026.11.23.3) Runs of joins of sessions the engine has already flagged on other evidence (a
+farm on rented servers, a failed challenge: ``note_flagged``), two or more flagged joins in a
+row, are left out of the reading. A bot farm of the drip's exact build arriving in a wave next
+to it otherwise breaks the beat with a run of short gaps, and the drip hides behind the farm
+that was caught. A lone flagged join stays (it may be one of the drip's own). Sessions flagged on
+their arrival or their toolkit's crowd (the beat itself, a trickle, a cluster,
+``toolkit_cohort``) stay in: they may be the drip's own, and leaving them out would break the
+beat they make.
 """
 
 from __future__ import annotations
@@ -44,6 +53,12 @@ BAND_HIGH = 1.5
 MIN_BAND_SHARE = 0.75
 WHOLE_AUDIENCE_SHARE = 0.9  # ``channel.BUILD_MAX_SHARE``: a build this share of the sessions
 CROWD_MIN_OWN_NETWORK = 2  # (crowd) joins of the build's kept ones from the session's ASN
+# Reasons about when a session arrived, or that its toolkit's crowd arrived: a session flagged
+# with one of these may be one of a drip's, and stays in its build's beat (``note_flagged``).
+TIMING_CODES = frozenset(
+    {"drip_beat", "network_beat", "client_trickle", "join_trickle", "arrival_cluster"}
+    | {"toolkit_cohort"}
+)
 
 
 def note_join(c: ChannelState, key: str, ts: float, asn: int) -> None:
@@ -59,6 +74,39 @@ def note_join(c: ChannelState, key: str, ts: float, asn: int) -> None:
     if len(joins) > BUILD_JOINS_KEEP:
         del joins[0]
         del asns[0]
+
+
+def note_flagged(c: ChannelState, s: SessionState) -> None:
+    """Once, at a session's first non-``count`` action: remember its join as flagged on other
+    evidence, unless it was flagged on arrival timing (``TIMING_CODES``)."""
+    s.flag_seen = True
+    if not s.reg_client or any(code in TIMING_CODES for code in s.reasons):
+        return
+    flagged = c.build_flagged.get(s.reg_client)
+    if flagged is None:
+        c.build_flagged[s.reg_client] = [s.reg_client_ts]
+        return
+    flagged.append(s.reg_client_ts)
+    if len(flagged) > BUILD_JOINS_KEEP:
+        del flagged[0]
+
+
+def _unflagged(c: ChannelState, key: str, times: list[float]) -> list[float]:
+    """``times`` without the flagged joins that came in a run of them (a caught wave): a flagged
+    join between two unflagged ones stays, since it may be one of the drip's own (caught on a
+    failed challenge, say), and without it a person joining in its hole would look on the beat."""
+    flagged = c.build_flagged.get(key)
+    if not flagged:
+        return times
+    marks = set(flagged)
+    ordered = sorted(times)
+    hit = [ts in marks for ts in ordered]
+    last = len(ordered) - 1
+    return [
+        ts
+        for i, ts in enumerate(ordered)
+        if not (hit[i] and ((i > 0 and hit[i - 1]) or (i < last and hit[i + 1])))
+    ]
 
 
 def _quartiles(xs: list[float]) -> tuple[float, float, float]:
@@ -159,7 +207,7 @@ def read_drip(c: ChannelState, s: SessionState) -> None:
     if _whole_audience(c, s.reg_client):
         return
     s.drip_read_ts = times[-1]
-    gaps, dispersion = beat_around(times, s.reg_client_ts)
+    gaps, dispersion = beat_around(_unflagged(c, s.reg_client, times), s.reg_client_ts)
     if gaps > s.drip_gaps:
         s.drip_gaps = gaps
         s.drip_disp = round(dispersion, 3)
@@ -180,7 +228,7 @@ def read_crowd_beat(c: ChannelState, s: SessionState) -> None:
     s.drip_read_ts = times[-1]
     if c.build_join_asns.get(key, []).count(s.reg_asn) < CROWD_MIN_OWN_NETWORK:
         return
-    gaps, dispersion = stream_beat(times)
+    gaps, dispersion = stream_beat(_unflagged(c, key, times))
     if gaps > s.drip_gaps:
         s.drip_gaps = gaps
         s.drip_disp = round(dispersion, 3)

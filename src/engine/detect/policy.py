@@ -18,7 +18,7 @@ from engine.detect.netaddr import subnet_of
 if TYPE_CHECKING:
     from engine.detect.state import SessionState
 
-RULE_VERSION = "2026.11.23.2"
+RULE_VERSION = "2026.11.23.3"
 
 Scope = Literal["session", "ip", "subnet24", "asn", "channel"]
 Verdict = Literal["allow", "block"]

@@ -271,6 +271,8 @@ class SessionState(msgspec.Struct, kw_only=True):
     drip_gaps: int = 0
     drip_disp: float = 9.0
     drip_read_ts: float = -1.0  # its build's last join at the last reading (read once per join)
+    # (2026.11.23.3) its first non-``count`` action has been seen (``dripbeat.note_flagged``)
+    flag_seen: bool = False
 
 
 class ChannelState(msgspec.Struct, kw_only=True):
@@ -315,6 +317,8 @@ class ChannelState(msgspec.Struct, kw_only=True):
     # (2026.11.14) per client build ("k:" key), its last joins' event times (``dripbeat``)
     build_joins: dict[str, list[float]] = msgspec.field(default_factory=dict)
     build_join_asns: dict[str, list[int]] = msgspec.field(default_factory=dict)  # ... their ASNs
+    # (2026.11.23.3) ... and the joins among them of sessions flagged on other evidence
+    build_flagged: dict[str, list[float]] = msgspec.field(default_factory=dict)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -24,7 +24,7 @@ from engine.detect.policy import RULE_VERSION
 
 
 def test_rule_version() -> None:
-    assert RULE_VERSION == "2026.11.23.2"
+    assert RULE_VERSION == "2026.11.23.3"
 
 
 audience = teaching_audience
