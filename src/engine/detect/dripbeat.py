@@ -168,6 +168,8 @@ def beat_around(times: list[float], join_ts: float) -> tuple[int, float]:
     win = _merged(times, join_ts - WINDOW_S, join_ts + WINDOW_S)
     if len(win) <= MIN_GAPS:
         return 0, 9.0
+    if any(ts != join_ts and abs(ts - join_ts) < MERGE_S for ts in times):
+        return 0, 9.0  # (2026.11.23.3) joined with another of the build: whose slot it is is moot
     try:
         i = win.index(join_ts)
     except ValueError:

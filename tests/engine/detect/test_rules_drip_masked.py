@@ -21,7 +21,7 @@ from detect_builders import (
     finals,
     poisson_times,
 )
-from test_rules_s8 import audience, drip
+from test_rules_s8 import audience, drip, same_build_raid
 
 from engine.detect.dripbeat import TIMING_CODES, note_flagged, read_drip
 from engine.detect.state import new_channel, new_session
@@ -103,3 +103,54 @@ def test_a_person_in_the_hole_of_a_lone_flagged_drip_viewer_is_not_on_the_beat()
     viewer.reg_client, viewer.reg_client_ts = key, beat[21]
     read_drip(c, viewer)
     assert viewer.drip_gaps >= 16
+
+
+def long_drip(n: int = 44) -> list[Viewer]:
+    """A drip of one build, each viewer at a window size of its own (no toolkit reading)."""
+    return [
+        Viewer(
+            v.session_id,
+            start=v.start,
+            duration=v.duration,
+            ip=v.ip,
+            asn=v.asn,
+            ua=DRIP_UA,
+            viewport=(1280 + 8 * i, 720 + 4 * i),
+        )
+        for i, v in enumerate(drip(n))
+    ]
+
+
+def test_a_long_beat_is_strong_at_any_window_size() -> None:
+    bots = long_drip()
+    # a raid of the build breaks its running cadence (``client_trickle``): the beat reads alone
+    final = finals(audience(), bots, same_build_raid(bots[6].start + 8.0))
+    long_read = [
+        final[v.session_id]
+        for v in bots
+        if final[v.session_id].features["drip_beat_gaps"] >= 32
+        and final[v.session_id].features["toolkit_peers"] == 0
+    ]
+    assert len(long_read) >= 10, [final[v.session_id].features["drip_beat_gaps"] for v in bots]
+    assert all(d.action != "count" and d.reasons[0] == "drip_beat" for d in long_read)
+    alone = [d for d in long_read if d.reasons == ("drip_beat",)]
+    assert len(alone) >= 5 and all(d.action == "suppress" for d in alone)
+    short = [
+        final[v.session_id]
+        for v in bots
+        if 16 <= final[v.session_id].features["drip_beat_gaps"] < 32
+        and final[v.session_id].reasons == ("drip_beat",)
+    ]
+    assert all(d.action == "count" for d in short)  # medium alone, as before
+
+
+def test_a_person_joining_with_one_of_the_drips_viewers_is_not_read() -> None:
+    # (seed 1203) A person of the drip's build joined 1.9 s before one of its viewers: merged
+    # into one join, the person's took the viewer's place on the beat.
+    bots = long_drip()
+    person = Viewer(
+        "with-a-viewer", start=bots[22].start - 1.5, duration=600.0, ip="68.4.4.4", asn=22773,
+        ua=DRIP_UA, viewport=(1131, 657),
+    )  # fmt: skip
+    final = finals(audience(), bots, [person])
+    assert_counted(final, [person], "drip_beat")

@@ -5,7 +5,9 @@ a raid, do not hide a slow drip.
 Medium, behaviour (when viewers arrive, not who or where they are): it suppresses only with a
 second medium signal (a proxy pool, a failed challenge ...). Strong when the session is also one
 of the toolkit's (``toolkit_view``: 3+ other sessions of its client family at its exact
-window size, a fifth of the family's or more, a desktop browser window). Only sessions on
+window size, a fifth of the family's or more, a desktop browser window), or (2026.11.23.3)
+when the beat ran ``DRIP_LONG_GAPS`` gaps or more: people arriving at random practically never
+keep one that long. Only sessions on
 an address of their own or a sticky proxy's (up to two other sessions) are read, and never when
 the session's own network shows a steady arrival cadence (``join_trickle``: a campus or an
 office filling up is one network's people, not a build's beat).
@@ -30,6 +32,8 @@ from engine.detect.signals.toolkit import TOOLKIT_MIN_VIEWPORT_W
 from engine.detect.state import SessionState
 
 DRIP_MAX_PEERS_IP = 2  # other sessions on the session's address (a drip's sticky proxy)
+# (2026.11.23.3) a beat this long is strong on its own, at any window size
+DRIP_LONG_GAPS = 32
 
 
 def collect(s: SessionState, f: Facts, add: Add) -> None:
@@ -49,4 +53,4 @@ def collect(s: SessionState, f: Facts, add: Add) -> None:
         and not s.ua_mobile
         and s.viewport_w >= TOOLKIT_MIN_VIEWPORT_W
     )
-    add((0.75 if toolkit else 0.45, "drip_beat"))
+    add((0.75 if toolkit or s.drip_gaps >= DRIP_LONG_GAPS else 0.45, "drip_beat"))
