@@ -34,7 +34,10 @@ One run, one broker, the same events (topics and consumer group are unique to th
    (acceptance: p99 < 1 s).
 
 Nothing asserts; it prints numbers (and the machine's load average, since other work on the
-machine slows everything down). Exit 1 with a one-line reason if a phase fails or stalls.
+machine slows everything down). With ``/proc`` (Linux) it also prints the CPU seconds each
+worker process used during the end-to-end phase and how busy the whole machine was, which
+says whether a run was bound by one process or by the machine's CPUs. Exit 1 with a one-line
+reason if a phase fails or stalls.
 """
 
 from __future__ import annotations
@@ -82,6 +85,48 @@ def log(msg: str) -> None:
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load avg {one:.1f}/{five:.1f} (1/5 min) on {os.cpu_count()} CPUs"
+
+
+@dataclass
+class CpuSnapshot:
+    """CPU seconds of some processes and of the whole machine (Linux ``/proc``), at one time."""
+
+    at: float
+    processes: dict[str, float]  # name -> user + system seconds
+    busy: float  # machine-wide busy seconds (all CPUs)
+
+
+def cpu_snapshot(pids: dict[str, int]) -> CpuSnapshot | None:
+    """None where ``/proc`` is not there (the figures are a diagnosis, not the measurement)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        counters = [int(x) for x in fields]
+        idle = counters[3] + (counters[4] if len(counters) > 4 else 0)  # idle + iowait
+        busy = (sum(counters[:8]) - idle) / tick  # up to steal; guest time is inside user
+        processes = {}
+        for name, pid in pids.items():
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            rest = stat[stat.rindex(")") + 2 :].split()
+            processes[name] = (int(rest[11]) + int(rest[12])) / tick
+    except (OSError, ValueError, IndexError):
+        return None
+    return CpuSnapshot(time.monotonic(), processes, busy)
+
+
+def cpu_used(before: CpuSnapshot | None, after: CpuSnapshot | None) -> str | None:
+    """``worker-decide 4.6 s, worker-ingest 2.9 s; machine 93% busy (2 CPUs, 5.1 s)``"""
+    if before is None or after is None or after.at <= before.at:
+        return None
+    cpus = os.cpu_count() or 1
+    wall = after.at - before.at
+    parts = [
+        f"{name} {after.processes[name] - before.processes[name]:.1f} s"
+        for name in before.processes
+        if name in after.processes
+    ]
+    share = (after.busy - before.busy) / (wall * cpus)
+    return f"{', '.join(parts)}; machine {100 * share:.0f}% busy ({cpus} CPUs, {wall:.1f} s)"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -852,7 +897,10 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
 
     if not args.no_throughput:
         log(f"end to end: worker consumes the backlog, decides, sinks ({load()})")
+        pids = {m.log_path.stem: m.process.pid for m in worker.members}
+        cpu_before = cpu_snapshot(pids)
         e2e = measure_throughput(worker, n, decisions, args.stall)
+        cpu = cpu_used(cpu_before, cpu_snapshot(pids))
         rate = e2e.counted / e2e.seconds
         log(
             f"end to end: {rate:,.0f} events/s ({e2e.counted:,} events after the first poll that "
@@ -870,6 +918,11 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
         results.append(
             f"ratio                  {rate / raw_rate:>10.3f}x  (target >= 0.2x: {verdict})"
         )
+        if cpu is not None:
+            # Where the time went: on a machine that also runs the broker, ClickHouse and Redis,
+            # a busy share near 100 % means the run was bound by the machine's CPUs, and the
+            # process with the most seconds is the one to make cheaper.
+            results.append(f"CPU in end to end      {cpu}")
         if e2e.published != decisions:
             results.append(f"note: worker published {e2e.published:,}, replay makes {decisions:,}")
         if args.workers > 1 and e2e.assignment:
