@@ -448,10 +448,13 @@ class Throughput:
     clickhouse: int
     rebalanced: bool = False  # the group's assignment changed while it ran
     assignment: list[tuple[str, ...]] | None = None  # per worker, at the end
+    cpu: str | None = None  # CPU seconds per worker process and the machine's busy share
 
 
 def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) -> Throughput:
     """Poll the worker's stats until the backlog is consumed, decided and sunk."""
+    pids = {m.log_path.stem: m.process.pid for m in worker.members}
+    cpu_first: CpuSnapshot | None = None
     t_first = t_consumed = t_decision = t_published = None
     before = 0
     ch = 0
@@ -474,6 +477,7 @@ def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) 
         if consumed and t_first is None:
             t_first = now
             before = consumed
+            cpu_first = cpu_snapshot(pids)
         if t_first is not None:
             current = stats["worker"]["assignment"]
             rebalanced = rebalanced or (assignment is not None and current != assignment)
@@ -497,6 +501,7 @@ def measure_throughput(worker: Workers, n: int, decisions: int, stall_s: float) 
                     ch,
                     rebalanced,
                     assignment,
+                    cpu_used(cpu_first, cpu_snapshot(pids)),
                 )
         if (consumed, published, ch) != progress:
             progress = (consumed, published, ch)
@@ -897,10 +902,7 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
 
     if not args.no_throughput:
         log(f"end to end: worker consumes the backlog, decides, sinks ({load()})")
-        pids = {m.log_path.stem: m.process.pid for m in worker.members}
-        cpu_before = cpu_snapshot(pids)
         e2e = measure_throughput(worker, n, decisions, args.stall)
-        cpu = cpu_used(cpu_before, cpu_snapshot(pids))
         rate = e2e.counted / e2e.seconds
         log(
             f"end to end: {rate:,.0f} events/s ({e2e.counted:,} events after the first poll that "
@@ -918,11 +920,11 @@ def run(args: argparse.Namespace, workdir: Path, started: list[Callable[[], None
         results.append(
             f"ratio                  {rate / raw_rate:>10.3f}x  (target >= 0.2x: {verdict})"
         )
-        if cpu is not None:
+        if e2e.cpu is not None:
             # Where the time went: on a machine that also runs the broker, ClickHouse and Redis,
             # a busy share near 100 % means the run was bound by the machine's CPUs, and the
             # process with the most seconds is the one to make cheaper.
-            results.append(f"CPU in end to end      {cpu}")
+            results.append(f"CPU in end to end      {e2e.cpu}")
         if e2e.published != decisions:
             results.append(f"note: worker published {e2e.published:,}, replay makes {decisions:,}")
         if args.workers > 1 and e2e.assignment:
