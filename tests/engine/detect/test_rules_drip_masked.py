@@ -12,6 +12,8 @@ random stay unread, with or without such a farm next to them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detect_builders import (
     DRIP_UA,
     T0,
@@ -107,18 +109,7 @@ def test_a_person_in_the_hole_of_a_lone_flagged_drip_viewer_is_not_on_the_beat()
 
 def long_drip(n: int = 44) -> list[Viewer]:
     """A drip of one build, each viewer at a window size of its own (no toolkit reading)."""
-    return [
-        Viewer(
-            v.session_id,
-            start=v.start,
-            duration=v.duration,
-            ip=v.ip,
-            asn=v.asn,
-            ua=DRIP_UA,
-            viewport=(1280 + 8 * i, 720 + 4 * i),
-        )
-        for i, v in enumerate(drip(n))
-    ]
+    return [replace(v, viewport=(1280 + 8 * i, 720 + 4 * i)) for i, v in enumerate(drip(n))]
 
 
 def test_a_long_beat_is_strong_at_any_window_size() -> None:
