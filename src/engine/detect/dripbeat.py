@@ -27,8 +27,8 @@ viewers already watching when the log began did not arrive then.
 farm on rented servers, a failed challenge: ``note_flagged``), two or more flagged joins in a
 row, are left out of the reading. A bot farm of the drip's exact build arriving in a wave next
 to it otherwise breaks the beat with a run of short gaps, and the drip hides behind the farm
-that was caught. A lone flagged join stays (it may be one of the drip's own). Sessions flagged on
-their arrival or their toolkit's crowd (the beat itself, a trickle, a cluster,
+that was caught. A lone flagged join stays (it may be one of the drip's own). Sessions flagged
+on their arrival or their toolkit's crowd (the beat itself, a trickle, a cluster,
 ``toolkit_cohort``) stay in: they may be the drip's own, and leaving them out would break the
 beat they make.
 """
@@ -56,8 +56,14 @@ CROWD_MIN_OWN_NETWORK = 2  # (crowd) joins of the build's kept ones from the ses
 # Reasons about when a session arrived, or that its toolkit's crowd arrived: a session flagged
 # with one of these may be one of a drip's, and stays in its build's beat (``note_flagged``).
 TIMING_CODES = frozenset(
-    {"drip_beat", "network_beat", "client_trickle", "join_trickle", "arrival_cluster"}
-    | {"toolkit_cohort"}
+    (
+        "drip_beat",
+        "network_beat",
+        "client_trickle",
+        "join_trickle",
+        "arrival_cluster",
+        "toolkit_cohort",
+    )
 )
 
 
