@@ -126,7 +126,8 @@ def test_drip_beat_alone_is_medium() -> None:
     bots = drip()
     final = finals(audience(), bots, same_build_raid(bots[6].start + 8.0))
     # Alone: no other reason, and no toolkit reading either (with 3+ others of its family at
-    # its exact window size, ``toolkit_peers``, the beat is strong by design). Since 2026.11.23
+    # its exact window size, ``toolkit_peers``, the beat is strong by design, and so it is from
+    # ``DRIP_LONG_GAPS`` gaps since 2026.11.23.3: this drip of 26 stays under). Since 2026.11.23
     # the raid's assorted windows keep this family (nearly the whole audience) from reading as
     # a fleet of one screen, so the drip's first viewers, 13 at one size, do have that reading.
     alone = [
