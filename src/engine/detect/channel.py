@@ -19,6 +19,7 @@ import itertools
 import math
 import re
 import zlib
+from operator import itemgetter
 
 from engine.detect.dripbeat import note_join, read_crowd_beat, read_drip
 from engine.detect.netaddr import canonical_ip, subnet_of
@@ -484,6 +485,10 @@ def arrival_regularity(c: ChannelState, key: str) -> int:
     return int(stats[1]) if cv < TRICKLE_MAX_CV else 0
 
 
+_ASN_OF_JOIN = itemgetter(1)
+_SUBNET_OF_JOIN = itemgetter(2)
+
+
 def arrival_cluster(c: ChannelState, asn: int, subnet: str, now: float) -> int:
     """Joins from ``asn`` in the channel's last ``CLUSTER_WINDOW_S`` when they look like one
     scheduler feeding viewers in, else 0.
@@ -498,6 +503,14 @@ def arrival_cluster(c: ChannelState, asn: int, subnet: str, now: float) -> int:
     channel's earlier ones (a channel whose audience always came from there never qualifies).
     """
     joins = c.recent_joins
+    # Most sessions share their /24 with no other recent join, or their network has fewer
+    # joins than a cluster needs: their answer is 0 (``own_block`` and ``k`` below), found by
+    # counts that run in C instead of the loop.
+    if (
+        list(map(_SUBNET_OF_JOIN, joins)).count(subnet) < 2
+        or list(map(_ASN_OF_JOIN, joins)).count(asn) < CLUSTER_MIN_JOINS
+    ):
+        return 0
     start = now - CLUSTER_WINDOW_S
     times: list[float] = []
     subnets: set[str] = set()

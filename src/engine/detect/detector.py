@@ -52,6 +52,14 @@ def step(
     return StepResult(session, channel, _advance(session, channel, event, policy, new))
 
 
+def advance(
+    session: SessionState, channel: ChannelState, event: BaseEvent, policy: Policy
+) -> Decision | None:
+    """:func:`step` for a session and a channel that both exist already (the common case in
+    the decide agent's hot loop: no result tuple, no None checks)."""
+    return _advance(session, channel, event, policy, False)
+
+
 def _advance(
     s: SessionState, c: ChannelState, event: BaseEvent, policy: Policy, new: bool
 ) -> Decision | None:

@@ -32,6 +32,7 @@ from engine.detect import (
     ChannelState,
     Policy,
     SessionState,
+    advance,
     channel_expired,
     session_expired,
     step,
@@ -325,12 +326,45 @@ class DecisionProcessor:
                 crec = self._fetch_channel(cid)
                 if crec is not None:
                     channels[cid] = crec
+            ts = event.ts
+            if srec is not None and crec is not None:
+                # The common case, kept short: both states cached, live, and new to the event.
+                s_applied = srec.applied
+                c_applied = crec.applied
+                s_state = srec.state
+                c_state = crec.state
+                if (
+                    s_applied.get(key, -1) < offset
+                    and c_applied.get(key, -1) < offset
+                    and ts - s_state.last_ts <= SESSION_IDLE_S
+                    and ts - c_state.last_ts <= CHANNEL_IDLE_S
+                ):
+                    try:
+                        decision = advance(s_state, c_state, event, policy)
+                    except Exception as exc:  # a bug in detection must not stop the stream
+                        out.errors += 1
+                        if self._on_error is not None:
+                            self._on_error(exc, event)
+                        continue
+                    applied += 1
+                    if ts > newest:
+                        newest = ts
+                    s_applied[key] = offset
+                    touched_s[sid] = srec
+                    if decision is not None:
+                        decisions.append((decision, stamp))
+                    members = viewers.get(cid)
+                    if members is None:
+                        members = viewers[cid] = {}
+                    members[sid] = srec
+                    c_applied[key] = offset
+                    touched_c[cid] = crec
+                    continue
             s_done = srec is not None and srec.applied.get(key, -1) >= offset
             c_done = crec is not None and crec.applied.get(key, -1) >= offset
             if s_done and c_done:
                 duplicates += 1
                 continue
-            ts = event.ts
             carry_s = carry_c = None
             if srec is not None and not s_done and session_expired(srec.state, ts):
                 carry_s, srec = srec.applied, None  # idle too long: a fresh state, as replay does
