@@ -18,8 +18,8 @@ from engine.runtime.decide import (
     decode_channel_record,
     decode_session_record,
 )
-from engine.runtime.epochs import is_marker
 from engine.runtime.envelope import Header, decode_envelope, encode_envelope
+from engine.runtime.epochs import is_marker
 from engine.schemas import decode_event, encode_decision
 from engine.simulate import FAMILIES, SimConfig, Simulation
 

@@ -19,7 +19,7 @@ def add(buf: ReorderBuffer, source: str, token: str, stamps: list[float], now: f
 
 
 def names(released) -> list[str]:
-    return [event.name for event, _, _, _ in released]
+    return [item[3].name for item in released]
 
 
 def started(**kw) -> ReorderBuffer:

@@ -313,7 +313,7 @@ class DecisionProcessor:
         viewers = part.viewers
         applied = duplicates = 0
         newest = out.newest_ts
-        for event, key, offset, stamp in items:
+        for _, _, _, event, key, offset, stamp in items:
             sid = event.session_id
             cid = event.channel_id
             srec = sessions.get(sid)

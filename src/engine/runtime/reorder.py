@@ -34,7 +34,9 @@ from typing import Any
 
 from engine.schemas import INPUT_TOPICS
 
-Released = tuple[Any, str, int, float]  # event, source, offset, Kafka timestamp
+# (sort key: event time, source rank, arrival), event, source, offset, Kafka timestamp: the
+# sort key stays in front, so release hands out the very tuples it sorted (no second list)
+Released = tuple[float, tuple[int, int, str], int, Any, str, int, float]
 
 
 class _Segment:
@@ -173,7 +175,7 @@ class ReorderBuffer:
         return min(lagging) if lagging else float("inf")
 
     def release(self, now: float, everything: bool = False) -> list[Released]:
-        """Events that may be applied now, in merged event-time order."""
+        """Events that may be applied now, in merged event-time order (``Released`` tuples)."""
         if not self._size:
             return []
         mark = self.watermark(now)
@@ -182,7 +184,7 @@ class ReorderBuffer:
             mark = strict = float("inf")
         elif self._size > self.max_items:
             mark = float("inf")
-        picked: list[tuple[float, tuple[int, int, str], int, Any, str, int, float]] = []
+        picked: list[Released] = []
         add = picked.append
         pending = self._pending
         seq = self._seq
@@ -216,7 +218,7 @@ class ReorderBuffer:
         if strict < mark:
             self.released_early += sum(1 for p in picked if p[0] > strict)
         picked.sort()
-        return [(p[3], p[4], p[5], p[6]) for p in picked]
+        return picked
 
     def completed(self) -> list[Hashable]:
         """Tokens, in arrival order, whose events were all released (removed from tracking)."""
