@@ -27,28 +27,43 @@ def decide(
     s: SessionState, c: ChannelState | None, policy: Policy, *, force: bool = False
 ) -> Decision | None:
     now = s.last_ts
-    span = now - s.first_ts
-    first = s.seq == 0
-    due_refresh = not first and now - s.last_decision_ts >= REFRESH_S
-    due_first = first and span >= FIRST_DECISION_S
-    if first and span < EARLY_MIN_S and not force and not policy.overrides:
-        return None
-    if due_first or due_refresh:
-        # A decision goes out whatever the score: score once, with the feature map (the herd
-        # of first decisions 30 s into a stream was scored twice per session).
-        _evaluate(s, c, policy, now, with_features=True)
-        return _emit(s, now)
-    if force or now - s.eval_ts >= EVAL_EVERY_S or s.events - s.eval_events >= EVAL_EVERY_EVENTS:
+    if s.seq:
+        # After the first decision: a refresh when one is due, else a new decision when the
+        # action changes. Only scoring changes it (and a decision then goes out at once), so an
+        # event that is not scored decides nothing: the common case returns early.
+        if now - s.last_decision_ts >= REFRESH_S:
+            _evaluate(s, c, policy, now, with_features=True)
+            return _emit(s, now)
+        if not (
+            force
+            or now - s.eval_ts >= EVAL_EVERY_S
+            or s.events - s.eval_events >= EVAL_EVERY_EVENTS
+        ):
+            return None
         _evaluate(s, c, policy, now, with_features=False)
-    action = s.action
-    if first:
+        if s.action == s.last_action:
+            return None
+    else:
+        span = now - s.first_ts
+        if span < EARLY_MIN_S and not force and not policy.overrides:
+            return None
+        if span >= FIRST_DECISION_S:
+            # A decision goes out whatever the score: score once, with the feature map (the
+            # herd of first decisions 30 s into a stream was scored twice per session).
+            _evaluate(s, c, policy, now, with_features=True)
+            return _emit(s, now)
+        if (
+            force
+            or now - s.eval_ts >= EVAL_EVERY_S
+            or s.events - s.eval_events >= EVAL_EVERY_EVENTS
+        ):
+            _evaluate(s, c, policy, now, with_features=False)
+        action = s.action
         blocked_early = (
             action == "block" and bool(s.reasons) and s.reasons[0].startswith("override_")
         )
         if not (blocked_early or (span >= EARLY_MIN_S and action != "count")):
             return None
-    elif action == s.last_action:
-        return None
     # Score once more with the feature map, so the decision's score, reasons and features all
     # describe the same state (the newest one).
     _evaluate(s, c, policy, now, with_features=True)
