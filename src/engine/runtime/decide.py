@@ -327,57 +327,41 @@ class DecisionProcessor:
                 if crec is not None:
                     channels[cid] = crec
             ts = event.ts
-            if srec is not None and crec is not None:
-                # The common case, kept short: both states cached, live, and new to the event.
-                s_applied = srec.applied
-                c_applied = crec.applied
-                s_state = srec.state
-                c_state = crec.state
-                if (
-                    s_applied.get(key, -1) < offset
-                    and c_applied.get(key, -1) < offset
-                    and ts - s_state.last_ts <= SESSION_IDLE_S
-                    and ts - c_state.last_ts <= CHANNEL_IDLE_S
-                ):
-                    try:
-                        decision = advance(s_state, c_state, event, policy)
-                    except Exception as exc:  # a bug in detection must not stop the stream
-                        out.errors += 1
-                        if self._on_error is not None:
-                            self._on_error(exc, event)
-                        continue
-                    applied += 1
-                    if ts > newest:
-                        newest = ts
-                    s_applied[key] = offset
-                    touched_s[sid] = srec
-                    if decision is not None:
-                        decisions.append((decision, stamp))
-                    members = viewers.get(cid)
-                    if members is None:
-                        members = viewers[cid] = {}
-                    members[sid] = srec
-                    c_applied[key] = offset
-                    touched_c[cid] = crec
+            carry_s = carry_c = None  # the applied marks of an expired state, for its successor
+            # The common case, kept short: both states cached, live, and new to the event.
+            common = (
+                srec is not None
+                and crec is not None
+                and srec.applied.get(key, -1) < offset
+                and crec.applied.get(key, -1) < offset
+                and ts - srec.state.last_ts <= SESSION_IDLE_S
+                and ts - crec.state.last_ts <= CHANNEL_IDLE_S
+            )
+            if common:
+                s_done = c_done = False
+                s_state = srec.state  # type: ignore[union-attr]
+                c_state = crec.state  # type: ignore[union-attr]
+            else:
+                s_done = srec is not None and srec.applied.get(key, -1) >= offset
+                c_done = crec is not None and crec.applied.get(key, -1) >= offset
+                if s_done and c_done:
+                    duplicates += 1
                     continue
-            s_done = srec is not None and srec.applied.get(key, -1) >= offset
-            c_done = crec is not None and crec.applied.get(key, -1) >= offset
-            if s_done and c_done:
-                duplicates += 1
-                continue
-            carry_s = carry_c = None
-            if srec is not None and not s_done and session_expired(srec.state, ts):
-                carry_s, srec = srec.applied, None  # idle too long: a fresh state, as replay does
-            if crec is not None and not c_done and channel_expired(crec.state, ts):
-                carry_c, crec = crec.applied, None
-            s_state = None if srec is None else srec.state
-            c_state = None if crec is None else crec.state
-            if s_done:
-                s_state = _copy_session(s_state)
-            if c_done:
-                c_state = _copy_channel(c_state)
+                if srec is not None and not s_done and session_expired(srec.state, ts):
+                    carry_s, srec = srec.applied, None  # idle too long: a fresh state, as replay
+                if crec is not None and not c_done and channel_expired(crec.state, ts):
+                    carry_c, crec = crec.applied, None
+                s_state = None if srec is None else srec.state
+                c_state = None if crec is None else crec.state
+                if s_done:
+                    s_state = _copy_session(s_state)
+                if c_done:
+                    c_state = _copy_channel(c_state)
             try:
-                result = step(s_state, c_state, event, policy)
+                if common:
+                    decision = advance(s_state, c_state, event, policy)
+                else:
+                    s_state, c_state, decision = step(s_state, c_state, event, policy)
             except Exception as exc:  # a bug in detection must not stop the stream
                 out.errors += 1
                 if self._on_error is not None:
@@ -388,18 +372,18 @@ class DecisionProcessor:
                 newest = ts
             if not s_done:
                 if srec is None:
-                    srec = sessions[sid] = SessionRecord(dict(carry_s or {}), result.session)
+                    srec = sessions[sid] = SessionRecord(dict(carry_s or {}), s_state)
                 srec.applied[key] = offset
                 touched_s[sid] = srec
-                if result.decision is not None:
-                    decisions.append((result.decision, stamp))
+                if decision is not None:
+                    decisions.append((decision, stamp))
                 members = viewers.get(cid)
                 if members is None:
                     members = viewers[cid] = {}
                 members[sid] = srec
             if not c_done:
                 if crec is None:
-                    crec = channels[cid] = ChannelRecord(dict(carry_c or {}), result.channel)
+                    crec = channels[cid] = ChannelRecord(dict(carry_c or {}), c_state)
                 crec.applied[key] = offset
                 touched_c[cid] = crec
         out.events = applied
