@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from engine.localstack.services import RedisService
-from engine.sinks.redis_enforcement import EnforcementRecord, RedisEnforcer
+from engine.sinks.redis_enforcement import SCRIPT_CHUNK, EnforcementRecord, RedisEnforcer
 
 
 def record(session: str, action: str, ts: float, channel: str = "c1") -> EnforcementRecord:
@@ -75,6 +75,38 @@ async def test_writes_are_idempotent_and_never_roll_back(shared: RedisEnforcer) 
             published.append(json.loads(message["data"])["action"])
         # neither the rolled-back write nor the identical replays were announced
         assert published == ["block", "challenge"]
+    finally:
+        await pubsub.aclose()
+
+
+async def test_a_large_batch_is_applied_record_by_record_in_order(shared: RedisEnforcer) -> None:
+    """Many records per script call, over several calls: each is judged against what its key
+    holds at that moment, in the batch's order (a later, newer record of a session wins; an
+    older one does not roll it back), and only what was set counts and is announced."""
+    n = SCRIPT_CHUNK * 2 + 7
+    assert await shared.apply([record(f"old{i}", "block", 50.0) for i in range(n)])
+    applied = shared.applied
+    pubsub = shared.client.pubsub()
+    await pubsub.subscribe(shared.channel)
+    try:
+        assert (await pubsub.get_message(timeout=5) or {}).get("type") == "subscribe"
+        batch = []
+        for i in range(n):
+            batch.append(record(f"old{i}", "count", 40.0))  # older than stored: ignored
+            batch.append(record(f"new{i}", "challenge", 10.0))
+            batch.append(record(f"new{i}", "suppress", 11.0))  # newer, same batch: wins
+            batch.append(record(f"new{i}", "challenge", 10.0))  # older again: ignored
+        assert await shared.apply(batch)
+        assert shared.applied - applied == 2 * n
+        for i in (0, SCRIPT_CHUNK, n - 1):
+            old = json.loads(await shared.client.get(shared.action_key(f"old{i}")))
+            new = json.loads(await shared.client.get(shared.action_key(f"new{i}")))
+            assert (old["action"], old["ts"]) == ("block", 50.0)
+            assert (new["action"], new["ts"]) == ("suppress", 11.0)
+        announced = 0
+        while await pubsub.get_message(ignore_subscribe_messages=True, timeout=1):
+            announced += 1
+        assert announced == 2 * n
     finally:
         await pubsub.aclose()
 

@@ -45,22 +45,34 @@ from engine.schemas import Decision
 
 log = logging.getLogger("engine.sinks.redis")
 
+# KEYS: action keys; ARGV: ttl, pub/sub channel, then per key its value, ts and announcement.
+# One call for many records: packing a command per record cost the client about 25 us each.
 SET_IF_NEWER = """
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  return 0
-end
-if current then
-  local ok, doc = pcall(cjson.decode, current)
-  if ok and type(doc) == 'table' and tonumber(doc['ts']) and tonumber(doc['ts']) > tonumber(ARGV[2]) then
-    return 0
+local ttl = ARGV[1]
+local channel = ARGV[2]
+local applied = 0
+for i = 1, #KEYS do
+  local value = ARGV[3 * i]
+  local current = redis.call('GET', KEYS[i])
+  if current == value then
+    redis.call('EXPIRE', KEYS[i], ttl)
+  else
+    local older = false
+    if current then
+      local ok, doc = pcall(cjson.decode, current)
+      older = ok and type(doc) == 'table' and tonumber(doc['ts']) ~= nil
+        and tonumber(doc['ts']) > tonumber(ARGV[3 * i + 1])
+    end
+    if not older then
+      redis.call('SET', KEYS[i], value, 'EX', ttl)
+      redis.call('PUBLISH', channel, ARGV[3 * i + 2])
+      applied = applied + 1
+    end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1
+return applied
 """
+SCRIPT_CHUNK = 200  # records per script call: each call holds Redis for its whole loop
 
 
 class EnforcementRecord(msgspec.Struct, kw_only=True):
@@ -229,16 +241,20 @@ class RedisEnforcer:
     async def _write(self, records: Sequence[EnforcementRecord], mark: bool = True) -> None:
         ttl = str(self.ttl_s)
         channel = self.channel
+        action_key = self.action_key
+        encode = _JSON.encode
         async with self.client.pipeline(transaction=False) as pipe:
-            for r in records:
-                value = _JSON.encode(_ActionValue(r.action, r.score, r.reasons, r.ts))
-                await self._script(
-                    keys=[self.action_key(r.session_id)],
-                    args=[value, repr(r.ts), ttl, channel, _JSON.encode(r)],
-                    client=pipe,
-                )
+            for start in range(0, len(records), SCRIPT_CHUNK):
+                keys = []
+                args = [ttl, channel]
+                for r in records[start : start + SCRIPT_CHUNK]:
+                    keys.append(action_key(r.session_id))
+                    args.append(encode(_ActionValue(r.action, r.score, r.reasons, r.ts)))
+                    args.append(repr(r.ts))
+                    args.append(encode(r))
+                await self._script(keys=keys, args=args, client=pipe)
             results = await pipe.execute()
-        self.applied += sum(1 for x in results if x == 1)
+        self.applied += sum(results)
         if mark:
             self._worked()
 
