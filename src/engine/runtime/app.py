@@ -39,6 +39,7 @@ from engine.runtime import transport
 from engine.runtime.align import SourceAlignment
 from engine.runtime.decide import DecisionProcessor
 from engine.runtime.envelope import ChannelPartitioner
+from engine.runtime.keyhash import CachedKeyPartitioner
 from engine.runtime.livecfg import LiveConfig
 from engine.runtime.publish import Confirmations, TableWriter
 from engine.runtime.rawlog import RawCdnBuffer
@@ -155,6 +156,7 @@ class Engine:
             producer_linger=0.01,
             producer_max_batch_size=1_048_576,
             producer_compression_type=rt.kafka_compression,
+            producer_partitioner=CachedKeyPartitioner(),
             producer_max_request_size=1_048_576,  # envelopes and DLQ records are capped below
             stream_buffer_maxsize=MESSAGE_QUEUE,
             web_enabled=True,
