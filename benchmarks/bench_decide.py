@@ -51,22 +51,23 @@ def backlog(n: int) -> list[tuple[float, str, bytes]]:
     return [(ts, INPUTS[t], value) for ts, t, _, value in sim.events()]
 
 
-def envelopes(events: list[tuple[float, str, bytes]]) -> list[bytes]:
-    """Per input topic, in order, ``ENVELOPE_EVENTS`` per envelope, interleaved by time."""
+def envelopes(events: list[tuple[float, str, bytes]], size: int = ENVELOPE_EVENTS) -> list[bytes]:
+    """Per input topic (one source partition each), in order, ``size`` events per envelope,
+    sorted by their first event time, the way a consumer interleaves its fetches."""
     by_topic: dict[str, list[tuple[float, bytes]]] = collections.defaultdict(list)
     for ts, topic, value in events:
         by_topic[topic].append((ts, value))
     out = []
     for topic, items in by_topic.items():
-        for i in range(0, len(items), ENVELOPE_EVENTS):
-            chunk = items[i : i + ENVELOPE_EVENTS]
+        for i in range(0, len(items), size):
+            chunk = items[i : i + size]
             header = Header(
                 topic,
                 0,
                 list(range(i, i + len(chunk))),
                 [ts for ts, _ in chunk],
-                clock=chunk[-1][0],
-                caught_up=i + ENVELOPE_EVENTS >= len(items),
+                clock=max(ts for ts, _ in chunk),
+                caught_up=i + size >= len(items),
             )
             out.append((chunk[0][0], encode_envelope(header, [v for _, v in chunk])))
     out.sort(key=lambda item: item[0])

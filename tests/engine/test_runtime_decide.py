@@ -7,7 +7,8 @@ start afresh); both must fold events exactly as replay does.
 
 from __future__ import annotations
 
-import collections
+import sys
+from pathlib import Path
 
 import msgspec
 
@@ -18,10 +19,14 @@ from engine.runtime.decide import (
     decode_channel_record,
     decode_session_record,
 )
-from engine.runtime.envelope import Header, decode_envelope, encode_envelope
+from engine.runtime.envelope import decode_envelope
 from engine.runtime.epochs import is_marker
 from engine.schemas import decode_event, encode_decision
 from engine.simulate import FAMILIES, SimConfig, Simulation
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from bench_decide import envelopes as make_envelopes
 
 TOPICS = ("cdn-logs", "player-events", "chat-events", "challenge-results")
 CFG = SimConfig(seed=5, channels=3, duration=420.0, viewers=70, attack_share=0.4, families=FAMILIES)
@@ -32,27 +37,9 @@ def _events() -> list[tuple[float, str, bytes]]:
     return [(ts, TOPICS[t], value) for ts, t, _, value in sim.events()]
 
 
-def _envelopes(events: list[tuple[float, str, bytes]], size: int) -> list[tuple[float, bytes]]:
-    """Per topic, in order, ``size`` events per envelope (one source partition per topic),
-    sorted by their first event time, the way a consumer interleaves its fetches."""
-    by_topic: dict[str, list[tuple[float, bytes]]] = collections.defaultdict(list)
-    for ts, topic, value in events:
-        by_topic[topic].append((ts, value))
-    out = []
-    for topic, items in by_topic.items():
-        for i in range(0, len(items), size):
-            chunk = items[i : i + size]
-            header = Header(
-                topic,
-                0,
-                list(range(i, i + len(chunk))),
-                [ts for ts, _ in chunk],
-                clock=max(ts for ts, _ in chunk),
-                caught_up=i + size >= len(items),
-            )
-            out.append((chunk[0][0], encode_envelope(header, [v for _, v in chunk])))
-    out.sort(key=lambda item: item[0])
-    return out
+def _envelopes(events: list[tuple[float, str, bytes]]) -> list[bytes]:
+    """40 events per envelope, one source partition per topic (as bench_decide builds them)."""
+    return make_envelopes(events, 40)
 
 
 def _merged(events: list[tuple[float, str, bytes]]) -> list[tuple[float, str, bytes]]:
@@ -76,7 +63,7 @@ def _replay(events: list[tuple[float, str, bytes]]) -> dict[str, bytes]:
     return decisions
 
 
-def _worker(envelopes: list[tuple[float, bytes]], *, redeliver: int, restart_at: int) -> dict:
+def _worker(envelopes: list[bytes], *, redeliver: int, restart_at: int) -> dict:
     """Fold the envelopes through a DecisionProcessor whose flushed states land in dicts (the
     tables). Every ``redeliver``-th envelope arrives twice; at ``restart_at`` a new processor
     takes over from the tables (cold cache) and, as Kafka would, gets every message that was
@@ -108,7 +95,7 @@ def _worker(envelopes: list[tuple[float, bytes]], *, redeliver: int, restart_at:
         collect(processor.run(0, Policy(), now))
 
     processor = start()
-    for i, (_, raw) in enumerate(envelopes):
+    for i, raw in enumerate(envelopes):
         if i == restart_at:
             processor = start()
             for token, again in list(unacked.items()):
@@ -139,7 +126,7 @@ def test_the_decide_path_makes_replays_decisions_byte_for_byte() -> None:
     events = _events()
     expected = _replay(events)
     assert len(expected) > 50  # the stream makes decisions to compare
-    got = _worker(_envelopes(events, 40), redeliver=0, restart_at=-1)["decisions"]
+    got = _worker(_envelopes(events), redeliver=0, restart_at=-1)["decisions"]
     assert got.keys() == expected.keys()
     assert got == expected
 
@@ -147,7 +134,7 @@ def test_the_decide_path_makes_replays_decisions_byte_for_byte() -> None:
 def test_redelivered_envelopes_and_a_cold_restart_change_no_decision() -> None:
     events = _events()
     expected = _replay(events)
-    envelopes = _envelopes(events, 40)
+    envelopes = _envelopes(events)
     plain = _worker(envelopes, redeliver=0, restart_at=-1)
     run = _worker(envelopes, redeliver=7, restart_at=len(envelopes) // 2)
     assert run["repeats"] > 10
