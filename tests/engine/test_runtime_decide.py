@@ -21,20 +21,19 @@ from engine.runtime.decide import (
 )
 from engine.runtime.envelope import decode_envelope
 from engine.runtime.epochs import is_marker
-from engine.schemas import decode_event, encode_decision
+from engine.schemas import INPUT_TOPICS, decode_event, encode_decision
 from engine.simulate import FAMILIES, SimConfig, Simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from bench_decide import envelopes as make_envelopes
 
-TOPICS = ("cdn-logs", "player-events", "chat-events", "challenge-results")
 CFG = SimConfig(seed=5, channels=3, duration=420.0, viewers=70, attack_share=0.4, families=FAMILIES)
 
 
 def _events() -> list[tuple[float, str, bytes]]:
     sim = Simulation(CFG, on_label=lambda label: None)
-    return [(ts, TOPICS[t], value) for ts, t, _, value in sim.events()]
+    return [(ts, INPUT_TOPICS[t], value) for ts, t, _, value in sim.events()]
 
 
 def _envelopes(events: list[tuple[float, str, bytes]]) -> list[bytes]:
@@ -48,7 +47,7 @@ def _merged(events: list[tuple[float, str, bytes]]) -> list[tuple[float, str, by
     keyed = []
     for i, (ts, topic, value) in enumerate(events):
         running[topic] = max(ts, running.get(topic, ts))
-        keyed.append(((running[topic], TOPICS.index(topic), i), (ts, topic, value)))
+        keyed.append(((running[topic], INPUT_TOPICS.index(topic), i), (ts, topic, value)))
     keyed.sort(key=lambda item: item[0])
     return [event for _, event in keyed]
 
@@ -77,7 +76,7 @@ def _worker(envelopes: list[bytes], *, redeliver: int, restart_at: int) -> dict:
     def start() -> DecisionProcessor:
         # no start-up deadline: the merge waits to hear from every source, as after a restart
         processor = DecisionProcessor(sessions.get, channels.get, grace_s=1e9, flush_s=0.0)
-        processor.expect_sources(len(TOPICS))
+        processor.expect_sources(len(INPUT_TOPICS))
         processor.recovered(0)
         return processor
 

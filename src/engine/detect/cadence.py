@@ -34,11 +34,7 @@ def decide(
         if now - s.last_decision_ts >= REFRESH_S:
             _evaluate(s, c, policy, now, with_features=True)
             return _emit(s, now)
-        if not (
-            force
-            or now - s.eval_ts >= EVAL_EVERY_S
-            or s.events - s.eval_events >= EVAL_EVERY_EVENTS
-        ):
+        if not _scoring_due(s, now, force):
             return None
         _evaluate(s, c, policy, now, with_features=False)
         if s.action == s.last_action:
@@ -52,11 +48,7 @@ def decide(
             # herd of first decisions 30 s into a stream was scored twice per session).
             _evaluate(s, c, policy, now, with_features=True)
             return _emit(s, now)
-        if (
-            force
-            or now - s.eval_ts >= EVAL_EVERY_S
-            or s.events - s.eval_events >= EVAL_EVERY_EVENTS
-        ):
+        if _scoring_due(s, now, force):
             _evaluate(s, c, policy, now, with_features=False)
         action = s.action
         blocked_early = (
@@ -68,6 +60,10 @@ def decide(
     # describe the same state (the newest one).
     _evaluate(s, c, policy, now, with_features=True)
     return _emit(s, now)
+
+
+def _scoring_due(s: SessionState, now: float, force: bool) -> bool:
+    return force or now - s.eval_ts >= EVAL_EVERY_S or s.events - s.eval_events >= EVAL_EVERY_EVENTS
 
 
 def _evaluate(
